@@ -1,0 +1,186 @@
+"""A demo data set for `make run`: a small team, services, customers and incidents in each phase.
+
+Incidents are made through the services, as a person would make them, then moved back in time so
+the pages show realistic ages and overdue marks.
+"""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from oncall.models import Profile
+
+from . import services
+from .models import (
+    ChecklistItem,
+    Customer,
+    Incident,
+    Level,
+    Phase,
+    ResponseRole,
+    Service,
+    Severity,
+    StatusUpdate,
+    TimelineEntry,
+    UpdateStatus,
+)
+from .selectors import status_update_template_render
+
+User = get_user_model()
+
+DEMO_USERNAME = "demo"
+# Published on purpose: demo data loads only with DEBUG on.
+DEMO_PASSWORD = "arka-demo"  # noqa: S105
+
+DEMO_PEOPLE = [
+    # username, full name, groups, time zone
+    (DEMO_USERNAME, "Dana Demo", ["Incident Commanders", "Managers", "Admins"], "Europe/Berlin"),
+    ("alice", "Alice Okafor", ["Responders"], "Europe/London"),
+    ("bob", "Bob Tanaka", ["Incident Commanders"], "Asia/Tokyo"),
+    ("carol", "Carol Silva", ["Managers"], "America/Sao_Paulo"),
+    ("dave", "Dave Viewer", ["Viewers"], "UTC"),
+]
+DEMO_SERVICES = ["API", "Dashboard", "Billing", "Authentication", "Webhooks"]
+DEMO_CUSTOMERS = [("Northwind Traders", True), ("Globex", True), ("Initech", False)]
+
+
+def _shift_back(incident: Incident, by: datetime.timedelta) -> None:
+    """Move every recorded time of a demo incident back by `by`."""
+    fields = [
+        "detected_at",
+        "declared_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "last_activity_at",
+        "last_public_update_at",
+        "next_update_due_at",
+    ]
+    for field in fields:
+        value = getattr(incident, field)
+        if value is not None:
+            setattr(incident, field, value - by)
+    incident.save(update_fields=fields)
+    for entry in TimelineEntry.objects.filter(incident=incident):
+        entry.occurred_at -= by
+        entry.recorded_at -= by
+        entry.save(update_fields=["occurred_at", "recorded_at"])
+    for update in StatusUpdate.objects.filter(incident=incident):
+        update.posted_at -= by
+        update.save(update_fields=["posted_at"])
+    for item in ChecklistItem.objects.filter(incident=incident, ticked_at__isnull=False):
+        item.ticked_at -= by
+        item.save(update_fields=["ticked_at"])
+
+
+def _tick_phase(actor, incident, phase):
+    for item in ChecklistItem.objects.filter(incident=incident, phase=phase):
+        services.checklist_item_tick(actor=actor, item=item)
+
+
+@transaction.atomic
+def demo_data_load() -> bool:
+    """Create the demo data set unless the demo user exists; returns whether it created it."""
+    if User.objects.filter(username=DEMO_USERNAME).exists():
+        return False
+    people = {}
+    for username, full_name, group_names, zone in DEMO_PEOPLE:
+        first, last = full_name.split(" ", 1)
+        user = User.objects.create_user(
+            username=username,
+            password=DEMO_PASSWORD,
+            email=f"{username}@example.com",
+            first_name=first,
+            last_name=last,
+            is_staff="Admins" in group_names,
+            is_superuser=username == DEMO_USERNAME,
+        )
+        user.groups.set(Group.objects.filter(name__in=group_names))
+        Profile.objects.create(user=user, time_zone=zone)
+        people[username] = user
+    service_rows = {
+        name: Service.objects.create(name=name, slug=name.lower()) for name in DEMO_SERVICES
+    }
+    customer_rows = {
+        name: Customer.objects.create(name=name, is_enterprise=enterprise)
+        for name, enterprise in DEMO_CUSTOMERS
+    }
+    demo, alice, bob = people[DEMO_USERNAME], people["alice"], people["bob"]
+    if not Severity.objects.exists():
+        raise RuntimeError("Load the policy first: manage.py load_arka_policy.")
+    roles = {role.key: role for role in ResponseRole.objects.all()}
+
+    detect = services.incident_declare(
+        actor=demo,
+        title="Elevated error rates on API",
+        description="Error rate above 5% on the public API since the last deploy.",
+        impact=Level.HIGH,
+        urgency=Level.HIGH,
+        services=[service_rows["API"]],
+        customers=[customer_rows["Northwind Traders"]],
+    )
+    _shift_back(detect, datetime.timedelta(minutes=22))
+
+    triage = services.incident_declare(
+        actor=demo,
+        title="Dashboard charts load slowly",
+        description="p95 latency of the dashboard above 2 s in eu-west.",
+        impact=Level.MEDIUM,
+        urgency=Level.MEDIUM,
+        services=[service_rows["Dashboard"]],
+        commander=bob,
+    )
+    _tick_phase(bob, triage, Phase.DETECT)
+    services.incident_phase_change(actor=demo, incident=triage, phase=Phase.TRIAGE)
+    _shift_back(triage, datetime.timedelta(hours=1, minutes=10))
+
+    respond = services.incident_declare(
+        actor=demo,
+        title="Card payments failing for some customers",
+        description="Billing provider returns timeouts for about 30% of card payments.",
+        impact=Level.HIGH,
+        urgency=Level.MEDIUM,
+        services=[service_rows["Billing"], service_rows["API"]],
+        customers=[customer_rows["Globex"], customer_rows["Initech"]],
+        commander=demo,
+    )
+    services.incident_role_assign(
+        actor=demo, incident=respond, role=roles["technical_lead"], user=alice
+    )
+    _tick_phase(demo, respond, Phase.DETECT)
+    services.incident_phase_change(actor=demo, incident=respond, phase=Phase.TRIAGE)
+    _tick_phase(demo, respond, Phase.TRIAGE)
+    services.incident_phase_change(actor=demo, incident=respond, phase=Phase.RESPOND)
+    services.status_update_post(
+        actor=demo,
+        incident=respond,
+        status=UpdateStatus.INVESTIGATING,
+        body=status_update_template_render(incident=respond, status=UpdateStatus.INVESTIGATING),
+        is_public=True,
+    )
+    _shift_back(respond, datetime.timedelta(minutes=50))
+
+    for title, final_phase, hours_ago in [
+        ("Login emails delayed", Phase.RESOLVE, 5),
+        ("Webhook deliveries retried twice", Phase.REVIEW, 30),
+    ]:
+        incident = services.incident_declare(
+            actor=demo,
+            title=title,
+            description="Demo incident worked through to its end.",
+            impact=Level.LOW,
+            urgency=Level.HIGH,
+            services=[service_rows["Authentication" if "Login" in title else "Webhooks"]],
+            commander=demo,
+        )
+        for phase in (Phase.TRIAGE, Phase.RESPOND, Phase.RESOLVE, Phase.REVIEW):
+            _tick_phase(demo, incident, incident.phase)
+            services.incident_phase_change(actor=demo, incident=incident, phase=phase)
+            incident.refresh_from_db()
+            if phase == final_phase:
+                break
+        _shift_back(incident, datetime.timedelta(hours=hours_ago))
+
+    return True

@@ -1,0 +1,406 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from . import selectors, services
+from .filters import IncidentFilter
+from .forms import (
+    ChecklistTickForm,
+    DeclareIncidentForm,
+    NoteForm,
+    PhaseChangeForm,
+    RoleAssignForm,
+    RoleUnassignForm,
+    SeverityChangeForm,
+    StarForm,
+    StatusUpdateForm,
+    zone_name,
+)
+from .models import Incident, Level, Phase, RoleAssignment, UpdateStatus
+from .tables import IncidentTable
+
+DASHBOARD_LIST_LIMIT = 20
+
+
+def _form_errors_from(form, error: ValidationError) -> None:
+    """Attach a service's ValidationError to the form, on the named fields where it has them."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@require_GET
+@permission_required("incidents.view_incident", raise_exception=True)
+def dashboard(request):
+    now = timezone.now()
+    user = request.user
+    open_incidents = selectors.incident_open_list(user=user).order_by(
+        "severity__level", "declared_at"
+    )
+    context = {
+        "counts": selectors.incident_open_count_by_severity(user=user),
+        "my_incidents": selectors.incident_my_list(user=user),
+        "update_overdue": selectors.incident_update_overdue_list(user=user, now=now),
+        "overdue_items": selectors.checklist_item_overdue_list(user=user, now=now)[
+            :DASHBOARD_LIST_LIMIT
+        ],
+        "open_incidents": open_incidents[:DASHBOARD_LIST_LIMIT],
+        "open_total": open_incidents.count(),
+        "zone_name": zone_name(),
+    }
+    return render(request, "incidents/dashboard.html", context)
+
+
+class IncidentListView(SingleTableMixin, FilterView):
+    table_class = IncidentTable
+    filterset_class = IncidentFilter
+    template_name = "incidents/incident_list.html"
+    paginate_by = 50
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm("incidents.view_incident"):
+            raise PermissionDenied("You need the view permission for incidents.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.incident_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["zone_name"] = zone_name()
+        return context
+
+
+def _declare_context(form):
+    matrix = selectors.severity_matrix_get()
+    severities = list(selectors.severity_list())
+    criteria = list(selectors.severity_criterion_list())
+    suggestion_data = {
+        "matrix": {f"{impact}:{urgency}": sev.key for (impact, urgency), sev in matrix.items()},
+        "criteria": {str(criterion.pk): criterion.severity.key for criterion in criteria},
+        "levels": {severity.key: severity.level for severity in severities},
+        "severityIds": {severity.key: str(severity.pk) for severity in severities},
+    }
+    rows = [
+        (label, [matrix.get((impact, urgency)) for urgency, _ in Level.choices])
+        for impact, label in Level.choices
+    ]
+    return {
+        "form": form,
+        "matrix_rows": rows,
+        "levels": Level.choices,
+        "severities": severities,
+        "criteria": criteria,
+        "suggestion_data": json.dumps(suggestion_data),
+        "selected_criteria": {str(value) for value in form["criteria"].value() or []},
+        "zone_name": zone_name(),
+    }
+
+
+@permission_required("incidents.declare_incident", raise_exception=True)
+def incident_declare(request):
+    if request.method == "POST":
+        form = DeclareIncidentForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                incident = services.incident_declare(
+                    actor=request.user,
+                    title=data["title"],
+                    description=data["description"],
+                    impact=data["impact"],
+                    urgency=data["urgency"],
+                    severity=data["severity"],
+                    severity_reason=data["severity_reason"],
+                    criteria=data["criteria"],
+                    services=data["services"],
+                    customers=data["customers"],
+                    detected_at=data["detected_at"],
+                    commander=data["commander"],
+                )
+            except ValidationError as error:
+                _form_errors_from(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Declared {incident.reference} as {incident.severity.key}. "
+                    f"Incident channel: {incident.channel_name}.",
+                )
+                return redirect(reverse("incidents:detail", args=[incident.pk]) + "?declared=1")
+        status = 400
+    else:
+        form = DeclareIncidentForm(initial={"commander": request.user.pk})
+        status = 200
+    return render(request, "incidents/incident_declare.html", _declare_context(form), status=status)
+
+
+def _incident_or_404(request, pk) -> Incident:
+    try:
+        return selectors.incident_get(user=request.user, pk=pk)
+    except Incident.DoesNotExist:
+        raise Http404(f"No incident INC-{pk} that you can see.") from None
+
+
+def _detail_context(request, incident, bound_forms=None):
+    bound_forms = bound_forms or {}
+    status = request.GET.get("update_status") or selectors.status_update_default_status(incident)
+    if status not in UpdateStatus.values:
+        status = UpdateStatus.INVESTIGATING
+    templates = {
+        value: selectors.status_update_template_render(incident=incident, status=value)
+        for value in UpdateStatus.values
+    }
+    checklist = list(selectors.checklist_item_list(incident=incident))
+    phases = []
+    for phase in Phase.ordered():
+        items = [item for item in checklist if item.phase == phase]
+        if items:
+            phases.append((phase, items))
+    assignments = getattr(incident, "all_role_assignments", [])
+    forms = {
+        "severity_form": SeverityChangeForm(initial={"severity": incident.severity_id}),
+        "role_form": RoleAssignForm(),
+        "update_form": StatusUpdateForm(
+            initial={"status": status, "body": templates[status], "is_public": True}
+        ),
+        "note_form": NoteForm(),
+        "phase_form": PhaseChangeForm(),
+    }
+    forms.update(bound_forms)
+    return {
+        "incident": incident,
+        "assignments": assignments,
+        "commander": next(
+            (a.user for a in assignments if a.role.key == "incident_commander"), None
+        ),
+        "phases": phases,
+        "next_phases": selectors.incident_allowed_next_phases(incident),
+        "timeline": selectors.timeline_entry_list(incident=incident),
+        "updates": incident.status_updates.select_related("posted_by"),
+        "update_templates_json": json.dumps(templates),
+        "zone_name": zone_name(),
+        "declared_receipt": request.GET.get("declared") == "1",
+        "can_work": request.user.has_perm("incidents.work_incident"),
+        "can_command": request.user.has_perm("incidents.command_incident"),
+        **forms,
+    }
+
+
+@require_GET
+@permission_required("incidents.view_incident", raise_exception=True)
+def incident_detail(request, pk):
+    incident = _incident_or_404(request, pk)
+    return render(request, "incidents/incident_detail.html", _detail_context(request, incident))
+
+
+def _incident_action(request, pk, *, form_class, form_name, run, success, anchor, form_kwargs=None):
+    """Validate a form posted from the incident page and run one service with it.
+
+    On success, redirect back to the page's section; on error, show the page again with the
+    form's errors inline and what was typed kept.
+    """
+    incident = _incident_or_404(request, pk)
+    form = form_class(request.POST, **(form_kwargs or {}))
+    if form.is_valid():
+        try:
+            run(incident, form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, success)
+            return redirect(reverse("incidents:detail", args=[incident.pk]) + f"#{anchor}")
+    incident = _incident_or_404(request, pk)
+    context = _detail_context(request, incident, {form_name: form})
+    context["error_anchor"] = anchor
+    return render(request, "incidents/incident_detail.html", context, status=400)
+
+
+@require_POST
+def incident_severity_change(request, pk):
+    def run(incident, data):
+        services.incident_severity_change(
+            actor=request.user, incident=incident, severity=data["severity"], reason=data["reason"]
+        )
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=SeverityChangeForm,
+        form_name="severity_form",
+        run=run,
+        success="Severity changed.",
+        anchor="severity",
+    )
+
+
+@require_POST
+def incident_role_assign(request, pk):
+    def run(incident, data):
+        services.incident_role_assign(
+            actor=request.user, incident=incident, role=data["role"], user=data["user"]
+        )
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=RoleAssignForm,
+        form_name="role_form",
+        run=run,
+        success="Role assigned.",
+        anchor="roles",
+    )
+
+
+@require_POST
+def incident_role_unassign(request, pk):
+    def run(incident, data):
+        try:
+            assignment = incident.role_assignments.get(pk=data["assignment"])
+        except RoleAssignment.DoesNotExist:
+            raise ValidationError("That role assignment no longer exists.") from None
+        services.incident_role_unassign(actor=request.user, assignment=assignment)
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=RoleUnassignForm,
+        form_name="role_form",
+        run=run,
+        success="Role removed.",
+        anchor="roles",
+    )
+
+
+@require_POST
+def checklist_item_tick(request, pk):
+    incident = _incident_or_404(request, pk)
+
+    def run(incident, data):
+        services.checklist_item_tick(actor=request.user, item=data["item"], ticked=data["ticked"])
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=ChecklistTickForm,
+        form_name="checklist_form",
+        run=run,
+        success="Checklist updated.",
+        anchor="checklists",
+        form_kwargs={"incident": incident},
+    )
+
+
+@require_POST
+def incident_phase_change(request, pk):
+    def run(incident, data):
+        services.incident_phase_change(
+            actor=request.user,
+            incident=incident,
+            phase=data["phase"],
+            confirm_skip=data["confirm_skip"],
+        )
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=PhaseChangeForm,
+        form_name="phase_form",
+        run=run,
+        success="Phase changed.",
+        anchor="phase",
+    )
+
+
+@require_POST
+def status_update_post(request, pk):
+    def run(incident, data):
+        services.status_update_post(
+            actor=request.user,
+            incident=incident,
+            status=data["status"],
+            body=data["body"],
+            is_public=data["is_public"],
+        )
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=StatusUpdateForm,
+        form_name="update_form",
+        run=run,
+        success="Status update posted.",
+        anchor="updates",
+    )
+
+
+@require_POST
+def incident_note_add(request, pk):
+    def run(incident, data):
+        services.incident_note_add(
+            actor=request.user,
+            incident=incident,
+            text=data["text"],
+            occurred_at=data["occurred_at"],
+        )
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=NoteForm,
+        form_name="note_form",
+        run=run,
+        success="Note added to the timeline.",
+        anchor="timeline",
+    )
+
+
+@require_POST
+def timeline_entry_star(request, pk):
+    incident = _incident_or_404(request, pk)
+
+    def run(incident, data):
+        services.timeline_entry_star(
+            actor=request.user, entry=data["entry"], is_starred=data["is_starred"]
+        )
+
+    return _incident_action(
+        request,
+        pk,
+        form_class=StarForm,
+        form_name="star_form",
+        run=run,
+        success="Timeline entry updated.",
+        anchor="timeline",
+        form_kwargs={"incident": incident},
+    )
+
+
+@require_POST
+def incident_acknowledge(request, pk):
+    incident = _incident_or_404(request, pk)
+    services.incident_acknowledge(actor=request.user, incident=incident)
+    messages.success(request, f"You acknowledged {incident.reference}.")
+    return redirect(incident)
+
+
+@require_POST
+def incident_mitigate(request, pk):
+    incident = _incident_or_404(request, pk)
+    try:
+        services.incident_mitigate(actor=request.user, incident=incident)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{incident.reference} marked as mitigated.")
+    return redirect(incident)
