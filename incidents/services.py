@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import effects
 from .durations import format_duration
 from .models import (
     ChecklistItem,
@@ -218,6 +219,7 @@ def incident_declare(
         _role_assign(
             incident=incident, role=commander_role, user=commander, actor=actor, source=source
         )
+    effects.incident_declared(incident=incident, actor=actor)
     logger.info(
         "Declared incident %s severity=%s by actor=%s", incident.pk, severity.key, _actor_id(actor)
     )
@@ -257,6 +259,7 @@ def incident_severity_change(
         message=f"Severity changed from {previous.key} to {severity.key}: {reason}",
         details={"from": previous.key, "to": severity.key, "reason": reason},
     )
+    effects.incident_severity_changed(incident=incident, previous_severity=previous, actor=actor)
     return incident
 
 
@@ -288,6 +291,7 @@ def _role_assign(*, incident, role, user, actor, source) -> RoleAssignment:
         message=message,
         details={"role": role.key, "user": user.get_username(), "replaced": replaced},
     )
+    effects.role_assigned(assignment=assignment, actor=actor)
     return assignment
 
 
@@ -435,6 +439,9 @@ def incident_phase_change(
             message=f"Resolved after {format_duration(incident.duration(now))}",
             details={"duration_seconds": int(incident.duration(now).total_seconds())},
         )
+    effects.incident_phase_changed(incident=incident, previous_phase=current, actor=actor)
+    if phase == Phase.RESOLVE:
+        effects.incident_resolved(incident=incident, actor=actor)
     return incident
 
 
@@ -455,6 +462,7 @@ def incident_acknowledge(*, actor, incident: Incident, source: str = Source.WEB)
         source=source,
         message=f"Acknowledged by {who}",
     )
+    effects.incident_acknowledged(incident=incident, actor=actor)
     return incident
 
 
@@ -525,6 +533,7 @@ def status_update_post(
         message=f"Posted {visibility} update: {update.get_status_display()}",
         details={"status_update": update.pk, "status": status, "public": is_public, "body": body},
     )
+    effects.status_update_posted(update=update, actor=actor)
     return update
 
 
