@@ -4,7 +4,6 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-
 from incidents import services
 from incidents.models import Customer, Level, ResponseRole, Service
 
@@ -84,5 +83,3 @@ def declare_incident(
 
 def commander_role() -> ResponseRole:
     return ResponseRole.objects.get(key=ResponseRole.INCIDENT_COMMANDER)
-
-
