@@ -11,12 +11,19 @@ from notifications import services
 from notifications.models import Channel, Message
 
 
+def _use_broker(url: str) -> None:
+    """Point the app at another broker, dropping connections made to the previous one."""
+    app.conf.broker_url = url
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_message_delivered_by_worker_over_redis(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    app.conf.broker_url = settings.REDIS_URL
-    app.conf.task_always_eager = False
+    _use_broker(settings.REDIS_URL)
     try:
         with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
             # Queuing commits at once here, and on commit the delivery task goes to Redis.
@@ -34,7 +41,7 @@ def test_message_delivered_by_worker_over_redis(settings):
                     break
                 time.sleep(0.1)
     finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+        _use_broker(settings.CELERY_BROKER_URL)
 
     message.refresh_from_db()
     assert message.status == Message.Status.SENT

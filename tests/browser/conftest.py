@@ -6,10 +6,6 @@ import pytest
 
 from tests.conftest import CHROMIUM_PATH
 
-# Playwright's synchronous API keeps an event loop running in the test's thread, which makes
-# Django refuse database calls from that thread unless this is set. The calls stay synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -21,9 +17,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser_page(request):
+def browser_page(request, monkeypatch):
     from playwright.sync_api import sync_playwright
 
+    # Playwright's synchronous API keeps an event loop running in the test's thread, which makes
+    # Django refuse database calls from that thread unless this is set. The calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
