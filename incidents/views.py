@@ -194,6 +194,7 @@ def _detail_context(request, incident, bound_forms=None):
         "update_templates_json": json.dumps(templates),
         "zone_name": zone_name(),
         "declared_receipt": request.GET.get("declared") == "1",
+        "hide_system": request.GET.get("hide_system") == "1",
         "can_work": request.user.has_perm("incidents.work_incident"),
         "can_command": request.user.has_perm("incidents.command_incident"),
         **forms,
