@@ -1,6 +1,7 @@
 """The outbox's delivery task travels through a real Redis broker to a real Celery worker."""
 
 import time
+import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -23,17 +24,21 @@ def _use_broker(url: str) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_message_delivered_by_worker_over_redis(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    message = services.message_queue(
+        channel=Channel.EMAIL,
+        subject="INC-1 declared",
+        body="Elevated error rates on API",
+        dedup_key="broker-test",
+        target="alice@example.com",
+    )
+    # A queue of its own, so no other worker on the same Redis takes the task.
+    queue = f"arka-test-{uuid.uuid4().hex}"
     _use_broker(settings.REDIS_URL)
     try:
-        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-            # Queuing commits at once here, and on commit the delivery task goes to Redis.
-            message = services.message_queue(
-                channel=Channel.EMAIL,
-                subject="INC-1 declared",
-                body="Elevated error rates on API",
-                dedup_key="broker-test",
-                target="alice@example.com",
-            )
+        with start_worker(
+            app, perform_ping_check=False, pool="solo", shutdown_timeout=10, queues=[queue]
+        ):
+            app.send_task("notifications.message_deliver", args=[message.pk], queue=queue)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 message.refresh_from_db()
