@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "incidents",
     "oncall",
     "postmortems",
+    "security",
+    "runbooks",
 ]
 
 MIDDLEWARE = [
@@ -169,7 +171,13 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The periodic tasks, written to django-celery-beat's tables by `load_arka_policy` so an admin
 # can change them later. Each entry: task name -> (seconds between runs or a crontab dict, why).
-CELERY_BEAT_DEFAULTS = {}
+CELERY_BEAT_DEFAULTS = {
+    "security.obligation_reminders_sweep_task": {
+        "schedule": 60,
+        "why": "Remind of regulatory notice deadlines at their reminder points and when overdue; "
+        "each reminder is sent once, so a minute late is the worst case.",
+    },
+}
 # Redis outside Celery (locks, cache checks); the tests that need it read this too.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
