@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from incidents.models import Incident, Source, TimelineEntry
 from incidents.services import incident_severity_change, timeline_entry_add
+from notifications.models import Channel
+from notifications.services import message_queue_for_user
 
 from .models import (
     EvidenceItem,
@@ -31,6 +33,7 @@ from .selectors import (
     obligation_reminder_point,
     reminder_point_list,
     security_role_holder_list,
+    user_may_see_incident,
     user_may_see_security,
 )
 
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Who hears about a regulatory deadline: the people who decide on and send the notice.
 REMINDER_ROLE_KEYS = (SecurityRole.SECURITY_LEAD, SecurityRole.LEGAL_COUNSEL)
+REMINDER_CHANNELS = (Channel.EMAIL,)
 
 
 def _require(actor, permission: str) -> None:
@@ -532,14 +536,16 @@ def _reminder_text(obligation: RegulatoryObligation, reminder: ObligationReminde
 
 
 def _reminder_record(*, obligation, reminder, now) -> None:
+    """Record the reminder on the timeline and queue it to the security lead and legal counsel."""
     security_incident = obligation.security_incident
-    recipients = security_role_holder_list(
+    incident = security_incident.incident
+    holders = security_role_holder_list(
         security_incident=security_incident, role_keys=REMINDER_ROLE_KEYS
     )
+    # A holder who has left the Security group since being assigned must not hear of it.
+    recipients = [user for user in holders if user_may_see_incident(user, incident)]
     names = ", ".join(user.get_username() for user in recipients) or "nobody (no lead or counsel)"
     text = _reminder_text(obligation, reminder, now)
-    # TODO: queue the reminder to the recipients through the notifications outbox once that app
-    # is merged; until then the timeline entry and the reminder row are the record.
     _security_timeline_add(
         security_incident=security_incident,
         actor=None,
@@ -548,3 +554,13 @@ def _reminder_record(*, obligation, reminder, now) -> None:
         message=f"Reminder to {names}: {text}",
         details={"obligation": obligation.pk, "reminder": reminder.pk, "kind": reminder.kind},
     )
+    for user in recipients:
+        message_queue_for_user(
+            user=user,
+            channels=REMINDER_CHANNELS,
+            subject=f"{incident.reference}: {obligation.regulation.name} notice reminder",
+            body=f"{text}\n\n{incident.reference} {incident.title}",
+            dedup_key=f"security-obligation-reminder:{reminder.pk}:{user.pk}",
+            incident=incident,
+            payload={"obligation": obligation.pk, "reminder": reminder.pk},
+        )

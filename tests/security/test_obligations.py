@@ -247,3 +247,25 @@ def test_concurrent_ticks_send_once():
         kind=TimelineEntry.Kind.SYSTEM, message__startswith="Reminder to "
     )
     assert reminder_entries.count() == 2
+
+
+def test_reminder_queued_to_lead_and_counsel_only():
+    from django.contrib.auth.models import Group
+
+    from notifications.models import Message
+
+    obligation = _gdpr_obligation()
+    record = obligation.security_incident
+    counsel = obligation.marked_by
+    lead = security_user(username="lead")
+    services.security_role_assign(
+        actor=lead, security_incident=record, role=record_role("security_lead"), user=lead
+    )
+    counsel.groups.remove(Group.objects.get(name="Security"))
+
+    with time_machine.travel(THURSDAY_0900 - datetime.timedelta(hours=5), tick=False):
+        obligation_remind_task(obligation.pk)
+
+    messages = Message.objects.filter(incident=record.incident)
+    assert [message.recipient for message in messages] == [lead]
+    assert messages[0].subject == f"{record.incident.reference}: GDPR notice reminder"
