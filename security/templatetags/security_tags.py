@@ -17,6 +17,14 @@ def security_panel(context, incident):
     return panel
 
 
+@register.inclusion_tag("security/_header.html", takes_context=True)
+def security_header(context, incident):
+    """Render the restricted-visibility notice in a security incident's header."""
+    from security.selectors import security_incident_get
+
+    return {"record": security_incident_get(user=context["request"].user, incident=incident)}
+
+
 @register.simple_tag
 def obligation_countdown(obligation) -> dict:
     """Describe an obligation's deadline: state (none, closed, ok, overdue) and time left."""
