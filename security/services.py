@@ -1,6 +1,6 @@
-"""Writes for security incidents. Each checks that the actor holds the permission and is in the
+"""Writes for security incidents. Each checks that the actor has the permission and is in the
 Security group (an actor of None is the system), validates, and records what it did on the
-incident's timeline in the same transaction; the timeline is hidden with the incident.
+incident's timeline in the same transaction. That timeline is hidden with the incident.
 """
 
 import datetime
@@ -40,7 +40,7 @@ from .selectors import (
 logger = logging.getLogger(__name__)
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-# Who hears about a regulatory deadline: the people who decide on and send the notice.
+# Recipients of regulatory deadline reminders: the roles that decide on and send the notice.
 REMINDER_ROLE_KEYS = (SecurityRole.SECURITY_LEAD, SecurityRole.LEGAL_COUNSEL)
 REMINDER_CHANNELS = (Channel.EMAIL,)
 
@@ -235,7 +235,7 @@ def security_role_assign(
     ).select_related("user")
     replaced = [assignment.user.get_username() for assignment in existing]
     if replaced == [user.get_username()]:
-        raise ValidationError({"user": f"{user.get_username()} already holds {role.name}."})
+        raise ValidationError({"user": f"{user.get_username()} is already {role.name}."})
     existing.delete()
     assignment = SecurityRoleAssignment.objects.create(
         security_incident=security_incident,
