@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "oncall",
     "postmortems",
     "notifications",
+    "security",
+    "runbooks",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +177,11 @@ CELERY_BEAT_DEFAULTS = {
     "notifications.message_sweep": {
         "schedule": 30,
         "why": "Send retries when due, and messages whose delivery task was lost.",
+    },
+    "security.obligation_reminders_sweep_task": {
+        "schedule": 60,
+        "why": "Remind of regulatory notice deadlines at their reminder points and when overdue; "
+        "each reminder is sent once, so a minute late is the worst case.",
     },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.

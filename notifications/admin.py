@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.db.models import Q
+
+from incidents.selectors import incident_list
 
 from .models import ContactMethod, DeliveryAttempt, Message
 
@@ -21,6 +24,13 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["incident", "recipient"]
     readonly_fields = [field.name for field in Message._meta.fields]
     inlines = [DeliveryAttemptInline]
+
+    def get_queryset(self, request):
+        # Messages about a security incident are hidden with the incident.
+        visible = incident_list(user=request.user).values("pk")
+        return (
+            super().get_queryset(request).filter(Q(incident__isnull=True) | Q(incident__in=visible))
+        )
 
     def has_add_permission(self, request):
         return False
