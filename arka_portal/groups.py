@@ -6,11 +6,14 @@ every other group works only through the portal's pages.
 
 VIEWER_PERMISSIONS = [
     "incidents.view_incident",
+    "oncall.view_rotation",
 ]
 RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
+    # Responders are the people on call, so they may cover each other's shifts.
+    "oncall.add_override",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -18,6 +21,8 @@ COMMANDER_PERMISSIONS = [
 ]
 MANAGER_PERMISSIONS = [
     *COMMANDER_PERMISSIONS,
+    "oncall.delete_override",
+    "oncall.rotate_feed_token",
 ]
 
 GROUP_PERMISSIONS = {
@@ -28,4 +33,4 @@ GROUP_PERMISSIONS = {
     # Admins get every permission of the project's apps; see ADMIN_APPS.
     "Admins": COMMANDER_PERMISSIONS,
 }
-ADMIN_APPS = ["incidents", "oncall", "postmortems", "django_celery_beat", "auth"]
+ADMIN_APPS = ["incidents", "oncall", "notifications", "postmortems", "django_celery_beat", "auth"]

@@ -176,6 +176,10 @@ CELERY_BEAT_DEFAULTS = {
         "schedule": 30,
         "why": "Send retries when due, and messages whose delivery task was lost.",
     },
+    "oncall.shift_notice_sweep": {
+        "schedule": 60,
+        "why": "Tell people at each on-call handoff and before their shifts start, once each.",
+    },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
