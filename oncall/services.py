@@ -69,7 +69,12 @@ def _format_at(value: datetime.datetime, zone) -> str:
 # Shift changes
 
 
-def _future_shifts(rotations: Sequence[Rotation], now) -> dict[int, list[selectors.Shift]]:
+def future_shifts_get(
+    *, rotations: Sequence[Rotation], now: datetime.datetime | None = None
+) -> dict[int, list[selectors.Shift]]:
+    """Return each saved rotation's shifts from now to the change horizon, read afresh."""
+    now = now or timezone.now()
+    rotations = [rotation for rotation in rotations if rotation.pk is not None]
     fresh = list(
         selectors.rotation_list(active_only=False).filter(pk__in=[r.pk for r in rotations])
     )
@@ -90,9 +95,9 @@ def _by_user(shift_lists: Iterable[list[selectors.Shift]]) -> dict[int, set]:
 def shift_changes_notified(*, rotations: Sequence[Rotation]):
     """Tell each person whose future shifts in these rotations move during the block."""
     now = timezone.now()
-    before = _future_shifts([rotation for rotation in rotations if rotation.pk is not None], now)
+    before = future_shifts_get(rotations=rotations, now=now)
     yield
-    after = _future_shifts([rotation for rotation in rotations if rotation.pk is not None], now)
+    after = future_shifts_get(rotations=rotations, now=now)
     shift_changes_notify(before=before, after=after)
 
 
