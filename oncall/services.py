@@ -10,6 +10,7 @@ import datetime
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -83,12 +84,35 @@ def future_shifts_get(
     )
 
 
-def _by_user(shift_lists: Iterable[list[selectors.Shift]]) -> dict[int, set]:
-    spans: dict[int, set] = {}
+def _by_user(shift_lists: Iterable[list[selectors.Shift]]) -> dict[tuple[int, int], list]:
+    """Return the time each (user id, rotation id) is on call, as sorted (start, end) pairs."""
+    spans: dict[tuple[int, int], list] = {}
     for shifts in shift_lists:
         for shift in shifts:
-            spans.setdefault(shift.user.pk, set()).add((shift.rotation.pk, shift.start, shift.end))
-    return spans
+            spans.setdefault((shift.user.pk, shift.rotation.pk), []).append(
+                (shift.start, shift.end)
+            )
+    return {key: sorted(value) for key, value in spans.items()}
+
+
+def _subtract(spans: list, removed: list) -> list:
+    """Return the parts of the `spans` intervals that no interval of `removed` covers."""
+    result = []
+    for start, end in spans:
+        pieces = [(start, end)]
+        for cut_start, cut_end in removed:
+            next_pieces = []
+            for piece_start, piece_end in pieces:
+                if cut_end <= piece_start or cut_start >= piece_end:
+                    next_pieces.append((piece_start, piece_end))
+                    continue
+                if piece_start < cut_start:
+                    next_pieces.append((piece_start, cut_start))
+                if cut_end < piece_end:
+                    next_pieces.append((cut_end, piece_end))
+            pieces = next_pieces
+        result.extend(pieces)
+    return result
 
 
 @contextlib.contextmanager
@@ -120,16 +144,20 @@ def shift_changes_notify(
     changed = []
     edit_key = uuid.uuid4().hex
     for user_id, user in users.items():
-        removed = sorted(before_spans.get(user_id, set()) - after_spans.get(user_id, set()))
-        added = sorted(after_spans.get(user_id, set()) - before_spans.get(user_id, set()))
+        removed, added = [], []
+        for rotation_id, name in names.items():
+            old = before_spans.get((user_id, rotation_id), [])
+            new = after_spans.get((user_id, rotation_id), [])
+            removed += [(name, *span) for span in _subtract(old, new)]
+            added += [(name, *span) for span in _subtract(new, old)]
         if not removed and not added:
             continue
         zone = _user_zone(user)
 
         def describe(spans, zone=zone):
             return "\n".join(
-                f"- {names[rotation_id]}: {_format_at(start, zone)} to {_format_at(end, zone)}"
-                for rotation_id, start, end in spans
+                f"- {name}: {_format_at(start, zone)} to {_format_at(end, zone)}"
+                for name, start, end in sorted(spans, key=itemgetter(1))
             )
 
         parts = ["Your on-call shifts changed."]
