@@ -42,6 +42,19 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
+def _policy_load() -> None:
+    with open(os.devnull, "w") as devnull:
+        call_command("load_arka_policy", stdout=devnull)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the policy once into the new test database; tests in a rolled-back transaction keep
+    it, and `arka_policy` loads it again after a transactional test has emptied the tables."""
+    with django_db_blocker.unblock():
+        _policy_load()
+
+
 @pytest.fixture(autouse=True)
 def arka_policy(request):
     """Load the ARKA policy into the test database for every test that uses the database."""
@@ -55,5 +68,4 @@ def arka_policy(request):
     from incidents.models import Severity
 
     if not Severity.objects.exists():
-        with open(os.devnull, "w") as devnull:
-            call_command("load_arka_policy", stdout=devnull)
+        _policy_load()

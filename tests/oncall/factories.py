@@ -42,6 +42,8 @@ def rotation_with(*usernames: str, **kwargs) -> Rotation:
     rotation = RotationFactory(**kwargs)
     for position, username in enumerate(usernames, start=1):
         RotationMember.objects.create(
-            rotation=rotation, user=UserFactory(username=username), position=position
+            rotation=rotation,
+            user=UserFactory(username=username, first_name=username.title(), last_name="Example"),
+            position=position,
         )
     return rotation
