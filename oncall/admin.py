@@ -79,7 +79,7 @@ class RotationAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        # The database still holds the old rotation and members here; inlines save later.
+        # The database still contains the old rotation and members here, because inlines save later.
         _shifts_before(request, [obj] if change else [])
         super().save_model(request, obj, form, change)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from .selectors import Shift
 
 PRODUCT_ID = "-//ARKA Portal//On-call shifts//EN"
-# Calendar apps refresh a subscription at their own pace; this asks for hourly.
+# Calendar apps refresh a subscription at their own pace. This requests an hourly refresh.
 REFRESH_INTERVAL = datetime.timedelta(hours=1)
 # Past shifts kept in a feed, so this week's earlier shifts stay visible.
 FEED_HISTORY = datetime.timedelta(weeks=4)

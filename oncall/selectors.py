@@ -1,4 +1,4 @@
-"""Who is on call, computed from rotations and overrides. Every page, task and test asks here.
+"""Compute who is on call from rotations and overrides, for every page, task and test.
 
 Handoffs are computed in the rotation's local wall time with zoneinfo, so a rotation in
 Europe/Berlin that hands off on Sunday at 09:00 does so at 09:00 local in summer and in winter.
@@ -306,7 +306,7 @@ def gap_list(
 
 @dataclass(frozen=True)
 class LayerOnCall:
-    """Who is on call for a layer now and who comes next, for the dashboard."""
+    """A layer's current shift and the next person's shift, for the dashboard."""
 
     layer: OnCallLayer
     rotation: Rotation | None
@@ -329,8 +329,8 @@ def _run_end(shifts: Sequence[Shift], first: int) -> int:
 def layer_on_call_list(*, now: datetime.datetime) -> list[LayerOnCall]:
     """Return, per layer, the current shift (until when) and the next person's shift (from when).
 
-    A shift shows the stretch the same person covers without a break, looking ahead four shift
-    lengths of the rotation; a longer stretch shows as ending there.
+    A shift here is the stretch one person covers without a break. The lookahead is four of the
+    rotation's shift lengths, so a longer stretch shows as ending at that horizon.
     """
     layers = list(OnCallLayer.objects.order_by("position", "id"))
     rotations = list(rotation_list())

@@ -1,8 +1,8 @@
 """Writes for rotations, overrides, profiles and shift notices.
 
 A change that can move someone's future shifts (a rotation's timing or members, an override)
-runs inside `shift_changes_notified`, which compares the shifts before and after and tells each
-person whose shifts moved. The admin uses the same helper.
+runs inside `shift_changes_notified`, which compares the shifts before and after and messages
+each person whose shifts moved. The admin uses the same helper.
 """
 
 import contextlib
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 # Future shifts compared when an edit may move them: as far ahead as the schedule page shows.
 SHIFT_CHANGE_HORIZON = datetime.timedelta(weeks=selectors.SCHEDULE_WEEKS)
-# Channels that tell a person their shifts moved.
+# Channels for the message that a person's shifts moved.
 SHIFT_CHANGE_CHANNELS = (Channel.EMAIL, Channel.SLACK)
 # A handoff notice later than this after the handoff is stale, so a sweep that was stopped
 # longer than this sends none for the handoffs it missed.
@@ -117,7 +117,7 @@ def _subtract(spans: list, removed: list) -> list:
 
 @contextlib.contextmanager
 def shift_changes_notified(*, rotations: Sequence[Rotation]):
-    """Tell each person whose future shifts in these rotations move during the block."""
+    """Message each person whose future shifts in these rotations move during the block."""
     now = timezone.now()
     before = future_shifts_get(rotations=rotations, now=now)
     yield

@@ -49,8 +49,11 @@ def _policy_load() -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the policy once into the new test database; tests in a rolled-back transaction keep
-    it, and `arka_policy` loads it again after a transactional test has emptied the tables."""
+    """Load the policy once into the new test database.
+
+    Tests that run in a rolled-back transaction keep it. After a transactional test has emptied
+    the tables, `arka_policy` loads it again.
+    """
     with django_db_blocker.unblock():
         _policy_load()
 

@@ -221,7 +221,7 @@ def test_rotation_without_members_is_all_gap():
     assert shift_list(rotation=rotation, start=_at(2026, 3, 8), end=_at(2026, 3, 20)) == []
 
 
-def test_layer_on_call_management_engaged_only_for_sev1_sev2():
+def test_management_layer_engaged_severities():
     rotation_with("carol", layer=layer(OnCallLayer.MANAGEMENT))
     at = _at(2026, 3, 9)
 

@@ -139,12 +139,12 @@ def test_override_create_tells_moved_people(django_capture_on_commit_callbacks):
             end=datetime.datetime(2026, 3, 11, tzinfo=UTC),
         )
 
-    told = set(
+    recipients = set(
         Message.objects.filter(subject="Your on-call shifts changed").values_list(
             "recipient__username", flat=True
         )
     )
-    assert told == {"alice", "carol"}
+    assert recipients == {"alice", "carol"}
 
 
 def test_moved_notice_says_what_moved():
@@ -174,8 +174,8 @@ def test_members_reorder_tells_moved_people():
     with time_machine.travel(datetime.datetime(2026, 3, 9, tzinfo=UTC), tick=False):
         services.rotation_members_set(actor=admin, rotation=rotation, users=[alice, carol, bob])
 
-    told = set(Message.objects.values_list("recipient__username", flat=True))
-    assert told == {"bob", "carol"}
+    recipients = set(Message.objects.values_list("recipient__username", flat=True))
+    assert recipients == {"bob", "carol"}
 
 
 def test_override_in_the_past_rejected():
