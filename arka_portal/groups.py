@@ -7,12 +7,15 @@ every other group works only through the portal's pages.
 VIEWER_PERMISSIONS = [
     "incidents.view_incident",
     "runbooks.view_runbook",
+    "oncall.view_rotation",
 ]
 RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
     "runbooks.record_runbookstep",
+    # Responders are the people on call, so they may cover each other's shifts.
+    "oncall.add_override",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -20,6 +23,8 @@ COMMANDER_PERMISSIONS = [
 ]
 MANAGER_PERMISSIONS = [
     *COMMANDER_PERMISSIONS,
+    "oncall.delete_override",
+    "oncall.rotate_feed_token",
 ]
 # Members of this group, and superusers, are the only people who see security incidents at all:
 # `incidents.selectors.incident_list` hides them from everyone else. Its permissions add the
@@ -47,6 +52,7 @@ GROUP_PERMISSIONS = {
 ADMIN_APPS = [
     "incidents",
     "oncall",
+    "notifications",
     "postmortems",
     "security",
     "runbooks",

@@ -183,6 +183,10 @@ CELERY_BEAT_DEFAULTS = {
         "why": "Remind of regulatory notice deadlines at their reminder points and when overdue; "
         "each reminder is sent once, so a minute late is the worst case.",
     },
+    "oncall.shift_notice_sweep": {
+        "schedule": 60,
+        "why": "Tell people at each on-call handoff and before their shifts start, once each.",
+    },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from oncall.demo import oncall_demo_load
 from oncall.models import Profile
 
 from . import services
@@ -111,6 +112,7 @@ def demo_data_load() -> bool:
     if not Severity.objects.exists():
         raise RuntimeError("Load the policy first: manage.py load_arka_policy.")
     roles = {role.key: role for role in ResponseRole.objects.all()}
+    oncall_demo_load(people)
 
     detect = services.incident_declare(
         actor=demo,

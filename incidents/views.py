@@ -1,3 +1,4 @@
+import datetime
 import json
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from notifications.selectors import message_incident_list
+from oncall.selectors import SCHEDULE_WEEKS, layer_on_call_get, layer_on_call_list, user_shift_list
 
 from . import selectors, services
 from .filters import IncidentFilter
@@ -60,6 +62,12 @@ def dashboard(request):
         "open_incidents": open_incidents[:DASHBOARD_LIST_LIMIT],
         "open_total": open_incidents.count(),
         "zone_name": zone_name(),
+        "now": now,
+        "on_call_layers": layer_on_call_list(now=now),
+        "my_shifts": user_shift_list(
+            user=user, start=now, end=now + datetime.timedelta(weeks=SCHEDULE_WEEKS)
+        )[:1],
+        "schedule_weeks": SCHEDULE_WEEKS,
     }
     return render(request, "incidents/dashboard.html", context)
 
@@ -142,7 +150,9 @@ def incident_declare(request):
                 return redirect(reverse("incidents:detail", args=[incident.pk]) + "?declared=1")
         status = 400
     else:
-        form = DeclareIncidentForm(initial={"commander": request.user.pk})
+        on_call = layer_on_call_get(layer="primary", at=timezone.now())
+        commander = on_call if on_call is not None and on_call.is_active else request.user
+        form = DeclareIncidentForm(initial={"commander": commander.pk})
         status = 200
     return render(request, "incidents/incident_declare.html", _declare_context(form), status=status)
 

@@ -42,16 +42,20 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
-def _load_policy():
+def _policy_load() -> None:
     with open(os.devnull, "w") as devnull:
         call_command("load_arka_policy", stdout=devnull)
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the policy once into the test database; each test's rollback keeps it there."""
+    """Load the policy once into the new test database.
+
+    Tests that run in a rolled-back transaction keep it. After a transactional test has emptied
+    the tables, `arka_policy` loads it again.
+    """
     with django_db_blocker.unblock():
-        _load_policy()
+        _policy_load()
 
 
 @pytest.fixture(autouse=True)
@@ -68,4 +72,4 @@ def arka_policy(request):
 
     # Transactional tests empty the tables when they end, so load the policy again if it is gone.
     if not Severity.objects.exists():
-        _load_policy()
+        _policy_load()

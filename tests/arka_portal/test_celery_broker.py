@@ -6,6 +6,7 @@ import uuid
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from kombu import pools
 
 from arka_portal.celery import app
 from notifications import services
@@ -15,7 +16,9 @@ from notifications.models import Channel, Message
 def _use_broker(url: str) -> None:
     """Point the app at another broker, dropping connections made to the previous one."""
     app.conf.broker_url = url
-    app.pool.force_close_all()
+    # kombu keeps producer pools in a process-wide registry; reset it so no later test
+    # publishes through a pool closed here.
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
