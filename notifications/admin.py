@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ContactMethod, DeliveryAttempt, Message
+from .models import ContactMethod, DeliveryAttempt, Message, Throttle
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -32,3 +32,8 @@ class ContactMethodAdmin(admin.ModelAdmin):
     list_filter = ["channel"]
     search_fields = ["user__username", "address"]
     list_select_related = ["user"]
+
+
+@admin.register(Throttle)
+class ThrottleAdmin(admin.ModelAdmin):
+    list_display = ["channel", "max_messages", "window"]
