@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("oncall/", include("oncall.urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("paging/", include("paging.urls")),
     path("", include("incidents.urls")),
 ]
