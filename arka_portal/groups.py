@@ -11,6 +11,7 @@ RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
+    "paging.escalate_incident",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -28,4 +29,12 @@ GROUP_PERMISSIONS = {
     # Admins get every permission of the project's apps; see ADMIN_APPS.
     "Admins": COMMANDER_PERMISSIONS,
 }
-ADMIN_APPS = ["incidents", "oncall", "postmortems", "django_celery_beat", "auth"]
+ADMIN_APPS = [
+    "incidents",
+    "oncall",
+    "postmortems",
+    "notifications",
+    "paging",
+    "django_celery_beat",
+    "auth",
+]
