@@ -267,3 +267,28 @@ def test_sweep_query_count_flat(on_call, django_assert_num_queries):
 # One sweep that records one missed deadline and pages one step of four channels: the count
 # depends on what is due, never on how many incidents are open.
 QUERIES_ONE_DUE_STEP = 38
+
+
+def test_failing_slack_page_retried_then_failed(on_call, settings):
+    from notifications import services as notification_services
+    from tests.http_mock import RecordingServer
+
+    settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    with RecordingServer() as slack:
+        slack.respond(500, {"error": "internal"}, times=3)
+        settings.SLACK_WEBHOOK_URL = f"{slack.url}/hooks/T000/B000"
+        with time_machine.travel(START, tick=False) as traveller:
+            incident = declare_sev1()
+            message = Message.objects.get(incident=incident, channel=Channel.SLACK)
+            for _ in range(3):
+                notification_services.message_deliver(message_id=message.pk)
+                message.refresh_from_db()
+                if message.next_attempt_at:
+                    traveller.move_to(message.next_attempt_at)
+            traveller.move_to(START + minutes(15))
+            services.escalation_sweep()
+
+    assert len(slack.requests) == 3
+    assert message.status == Message.Status.FAILED
+    assert "HTTP 500" in message.last_error
+    assert EscalationPage.objects.filter(escalation__incident=incident).count() == 2
