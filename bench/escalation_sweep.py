@@ -107,7 +107,9 @@ def main() -> None:
         oncall.selectors.layer_on_call_get = lambda **kwargs: on_call
 
         def baseline():
-            list(Escalation.objects.filter(stopped_at__isnull=True).values_list("pk", "next_due_at"))
+            list(
+                Escalation.objects.filter(stopped_at__isnull=True).values_list("pk", "next_due_at")
+            )
 
         baseline_times = [_time(baseline) for _ in range(BASELINE_REPEATS)]
         with CaptureQueriesContext(connection) as queries:

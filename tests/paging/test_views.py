@@ -273,3 +273,14 @@ def test_page_query_count_flat(client, on_call, people, django_assert_max_num_qu
             client.get(incident.get_absolute_url())
 
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_page_renders_nobody_on_call(client, people, monkeypatch):
+    monkeypatch.setattr("oncall.selectors.layer_on_call_get", lambda **kwargs: None)
+    manager = people["management"]
+    incident = declare_sev1(actor=manager)
+    client.force_login(manager)
+
+    response = client.get(incident.get_absolute_url())
+
+    assert "Paged nobody (no one set)" in response.content.decode()
