@@ -183,8 +183,11 @@ def _page_texts(*, incident: Incident, step: dict, position: str, user) -> tuple
 
 
 def _channels_for(step: dict, routes: list[dict]) -> list[dict]:
-    """Return the routes a step pages on: the contact's own methods for an escalation role,
-    otherwise the severity's alert routes; posts to a named Slack channel always go out."""
+    """Return the routes a step pages on.
+
+    An escalation role is paged on its own contact methods, a rotation layer on the severity's
+    alert routes. Posts to a named Slack channel go out for every step.
+    """
     broadcasts = [route for route in routes if route["target"]]
     if step["contact"]:
         personal = [{"channel": channel, "target": ""} for channel in step["contact_channels"]]
@@ -202,7 +205,7 @@ def _step_page(
     trigger: EscalationTrigger | None = None,
     note: str = "",
 ) -> EscalationPage | None:
-    """Page the escalation's next step once; None when that step was already paged."""
+    """Page the escalation's next step once. Returns None when that step was already paged."""
     incident = escalation.incident
     index, round_ = escalation.next_step, escalation.next_round
     step = escalation.steps[index]
@@ -508,7 +511,7 @@ def _response_misses_record(*, now: datetime.datetime, limit: int) -> int:
 def escalation_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
     """Page every escalation step that is due and record missed response deadlines.
 
-    Rows another sweep holds are skipped, and a step whose page row exists is not paged again,
+    Rows that another sweep has locked are skipped, and a step whose page row exists is not paged again,
     so running two sweeps at once pages each step once. After downtime, one sweep pages every
     step that fell due meanwhile.
     """
@@ -526,7 +529,7 @@ def escalation_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
                 with transaction.atomic():
                     result.pages += _escalation_advance(escalation, now=now)
             except Exception:
-                # One broken escalation must not hold up the pages of the others; the row is
+                # One broken escalation must not hold up the pages of the others. The row is
                 # still due, so the next sweep tries it again.
                 logger.exception("Escalation %s failed to page; retrying next sweep", escalation.pk)
     if due:

@@ -32,7 +32,8 @@ def test_engineer_acknowledges_from_notification(live_server, monkeypatch, setti
     incident = declare_sev1(title="Checkout API down")
     email = Message.objects.get(incident=incident, channel=Channel.EMAIL, recipient=engineer)
     link = re.search(r"Acknowledge: (\S+)", email.body).group(1)
-    # Playwright runs an event loop in this thread; the test's own database work is done.
+    # Playwright runs an event loop in this thread, so Django's async guard is lifted here, after
+    # the test's own database work.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:

@@ -46,7 +46,7 @@ def test_sev1_pages_each_channel_once_per_step(on_call):
 
     keys = list(Message.objects.filter(incident=incident).values_list("dedup_key", flat=True))
     assert len(keys) == len(set(keys))
-    # Layer steps use the SEV-1 routes; the VP and CTO roles use their own contact methods.
+    # Layer steps use the SEV-1 routes, while the VP and CTO roles use their own contact methods.
     assert len(keys) == 4 + 4 + 4 + 2 + 1
 
 
