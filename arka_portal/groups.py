@@ -16,6 +16,7 @@ RESPONDER_PERMISSIONS = [
     "runbooks.record_runbookstep",
     # Responders are the people on call, so they may cover each other's shifts.
     "oncall.add_override",
+    "paging.escalate_incident",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -56,6 +57,7 @@ ADMIN_APPS = [
     "postmortems",
     "security",
     "runbooks",
+    "paging",
     "django_celery_beat",
     "auth",
 ]

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "notifications",
     "security",
     "runbooks",
+    "paging",
 ]
 
 MIDDLEWARE = [
@@ -187,6 +188,10 @@ CELERY_BEAT_DEFAULTS = {
         "schedule": 60,
         "why": "Tell people at each on-call handoff and before their shifts start, once each.",
     },
+    "paging.escalation_sweep": {
+        "schedule": 30,
+        "why": "Page the escalation steps that fell due and record missed response deadlines.",
+    },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
@@ -198,6 +203,10 @@ SMS_PROVIDER_URL = env.str("SMS_PROVIDER_URL", default="")
 SMS_PROVIDER_TOKEN = env.str("SMS_PROVIDER_TOKEN", default="")
 PHONE_PROVIDER_URL = env.str("PHONE_PROVIDER_URL", default="")
 PHONE_PROVIDER_TOKEN = env.str("PHONE_PROVIDER_TOKEN", default="")
+# Seconds an acknowledgement link in a page stays valid.
+PAGING_ACKNOWLEDGE_LINK_MAX_AGE = env.int("PAGING_ACKNOWLEDGE_LINK_MAX_AGE", default=24 * 60 * 60)
+# Shared secret of the PagerDuty v3 webhook subscription; empty turns the webhook off.
+PAGERDUTY_WEBHOOK_SECRET = env.str("PAGERDUTY_WEBHOOK_SECRET", default="")
 # Delivery tries per message, and the first retry delay in seconds, doubled on each retry.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)

@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
+# Celery reads CELERY_BROKER_URL from the environment before its settings, so drop it: tests
+# queue into memory, and the broker test points the app at REDIS_URL itself.
+os.environ.pop("CELERY_BROKER_URL", None)
 
 from arka_portal.settings import *  # noqa: E402, F403
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("postmortems/", include("postmortems.urls")),
     path("security/", include("security.urls")),
     path("runbooks/", include("runbooks.urls")),
+    path("paging/", include("paging.urls")),
     path("", include("incidents.urls")),
 ]

@@ -11,6 +11,9 @@ from .models import Incident, RoleAssignment, StatusUpdate
 
 def incident_declared(*, incident: Incident, actor) -> None:
     """Run after an incident is declared (from the web, an alert, Slack or the admin)."""
+    from paging.services import escalation_start
+
+    escalation_start(incident=incident)
 
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
@@ -20,9 +23,16 @@ def incident_severity_changed(*, incident: Incident, previous_severity, actor) -
     # Raises ValidationError, rolling the change back, below the security class's minimum.
     security_minimum_severity_check(incident=incident)
 
+    from paging.services import escalation_policy_switch
+
+    escalation_policy_switch(incident=incident, previous_severity=previous_severity)
+
 
 def incident_acknowledged(*, incident: Incident, actor) -> None:
     """Run after the first acknowledgement of an incident."""
+    from paging.services import escalation_acknowledged
+
+    escalation_acknowledged(incident=incident, actor=actor)
 
 
 def incident_phase_changed(*, incident: Incident, previous_phase: str, actor) -> None:
@@ -31,6 +41,9 @@ def incident_phase_changed(*, incident: Incident, previous_phase: str, actor) ->
 
 def incident_resolved(*, incident: Incident, actor) -> None:
     """Run after an incident is resolved (it entered the Resolve phase)."""
+    from paging.services import escalation_resolved
+
+    escalation_resolved(incident=incident)
 
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:

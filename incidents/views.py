@@ -14,6 +14,8 @@ from django_tables2 import SingleTableMixin
 
 from notifications.selectors import message_incident_list
 from oncall.selectors import SCHEDULE_WEEKS, layer_on_call_get, layer_on_call_list, user_shift_list
+from paging.forms import EscalateForm
+from paging.selectors import escalation_panel_get
 
 from . import selectors, services
 from .filters import IncidentFilter
@@ -188,6 +190,7 @@ def _detail_context(request, incident, bound_forms=None):
         ),
         "note_form": NoteForm(),
         "phase_form": PhaseChangeForm(),
+        "escalate_form": EscalateForm(),
     }
     forms.update(bound_forms)
     return {
@@ -201,6 +204,7 @@ def _detail_context(request, incident, bound_forms=None):
         "timeline": selectors.timeline_entry_list(incident=incident),
         "updates": incident.status_updates.select_related("posted_by"),
         "outbound_messages": message_incident_list(incident=incident),
+        "escalation_panel": escalation_panel_get(incident=incident, now=timezone.now()),
         "update_templates_json": json.dumps(templates),
         "zone_name": zone_name(),
         "declared_receipt": request.GET.get("declared") == "1",

@@ -3,7 +3,7 @@ from django.db.models import Q
 
 from incidents.selectors import incident_list
 
-from .models import ContactMethod, DeliveryAttempt, Message
+from .models import ContactMethod, DeliveryAttempt, Message, Throttle
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -42,3 +42,8 @@ class ContactMethodAdmin(admin.ModelAdmin):
     list_filter = ["channel"]
     search_fields = ["user__username", "address"]
     list_select_related = ["user"]
+
+
+@admin.register(Throttle)
+class ThrottleAdmin(admin.ModelAdmin):
+    list_display = ["channel", "max_messages", "window"]

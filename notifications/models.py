@@ -1,6 +1,9 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from arka_portal.policy.loader import PolicyRow
 
 
 class Channel(models.TextChoices):
@@ -48,6 +51,8 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
+        HELD = "held", "Held back by a throttle"
+        BATCHED = "batched", "Sent in a batch"
 
     dedup_key = models.CharField(
         max_length=255,
@@ -81,6 +86,14 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    batched_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="batched_messages",
+        help_text="The message that carried this one after a throttle held it back.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +104,14 @@ class Message(models.Model):
                 fields=["next_attempt_at"],
                 name="message_due_idx",
                 condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="message_held_idx",
+                condition=Q(status="held"),
+            ),
+            models.Index(
+                fields=["recipient", "channel", "claimed_at"], name="message_throttle_idx"
             ),
             models.Index(fields=["incident", "-created_at"]),
         ]
@@ -111,3 +132,17 @@ class DeliveryAttempt(models.Model):
     def __str__(self):
         outcome = "succeeded" if self.succeeded else f"failed: {self.error[:60]}"
         return f"Attempt at {self.attempted_at:%Y-%m-%d %H:%M:%S} {outcome}"
+
+
+class Throttle(PolicyRow):
+    """At most max_messages to one person on this channel in any window; more are held back."""
+
+    channel = models.CharField(max_length=20, choices=Channel.choices, unique=True)
+    max_messages = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    window = models.DurationField(help_text="For example 00:01:00 for one minute.")
+
+    class Meta:
+        ordering = ["channel"]
+
+    def __str__(self):
+        return f"{self.get_channel_display()}: at most {self.max_messages} per {self.window}"

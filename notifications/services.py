@@ -5,6 +5,10 @@ Delivery is claimed by moving a row from pending to sending in one conditional U
 workers never send the same message at once. A worker that dies after the claim leaves the row in
 sending; the sweep returns it to pending after CLAIM_TIMEOUT, which means a message whose sending
 was interrupted may be sent twice but is never lost.
+
+A throttle per channel limits how many messages one person gets in a window. A message over the
+limit is held back until the window has room, then sent together with the others held for the same
+person and channel as one batched message.
 """
 
 import datetime
@@ -16,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Channel, ContactMethod, DeliveryAttempt, Message
+from .models import Channel, ContactMethod, DeliveryAttempt, Message, Throttle
 from .transports import TRANSPORTS, PermanentDeliveryError, TransientDeliveryError
 
 logger = logging.getLogger(__name__)
@@ -144,6 +148,8 @@ def message_deliver(*, message_id: int) -> Message | None:
         message.next_attempt_at = None
         message.save(update_fields=["status", "last_error", "next_attempt_at", "updated_at"])
         return message
+    if _throttle_hold(message, now):
+        return message
 
     message.attempts += 1
     try:
@@ -211,6 +217,105 @@ def _record_failure(message: Message, error: Exception, *, retry: bool) -> None:
         message.attempts,
         error,
     )
+
+
+@transaction.atomic
+def _throttle_hold(message: Message, now: datetime.datetime) -> bool:
+    """Hold a claimed message back when its recipient already had the channel's maximum.
+
+    The throttle row lock makes the count and the decision one step, so two workers cannot both
+    see room for one more message. Messages in sending or sent count from their claim time.
+    """
+    if message.recipient_id is None:
+        return False
+    throttle = Throttle.objects.select_for_update().filter(channel=message.channel).first()
+    if throttle is None:
+        return False
+    recent = list(
+        Message.objects.filter(
+            recipient_id=message.recipient_id,
+            channel=message.channel,
+            status__in=[Message.Status.SENDING, Message.Status.SENT],
+            claimed_at__gt=now - throttle.window,
+        )
+        .exclude(pk=message.pk)
+        .order_by("claimed_at")
+        .values_list("claimed_at", flat=True)[: throttle.max_messages]
+    )
+    if len(recent) < throttle.max_messages:
+        return False
+    message.status = Message.Status.HELD
+    message.claimed_at = None
+    message.next_attempt_at = recent[0] + throttle.window
+    message.save(update_fields=["status", "claimed_at", "next_attempt_at", "updated_at"])
+    logger.info(
+        "Held message %s on %s for user %s until %s: at most %s per %s",
+        message.pk,
+        message.channel,
+        message.recipient_id,
+        message.next_attempt_at.isoformat(),
+        throttle.max_messages,
+        throttle.window,
+    )
+    return True
+
+
+def _batch_body(messages: list[Message]) -> str:
+    return "\n\n".join(f"{message.subject}\n{message.body}" for message in messages)
+
+
+@transaction.atomic
+def message_held_release(*, now: datetime.datetime) -> list[int]:
+    """Send what throttles held back once due: one message per person and channel.
+
+    A person's single held message goes out as it is; several are combined into one batched
+    message, and each of them points at it. Returns the ids of the messages now pending.
+    """
+    held = list(
+        Message.objects.select_for_update(skip_locked=True)
+        .filter(status=Message.Status.HELD, next_attempt_at__lte=now)
+        .order_by("recipient_id", "channel", "created_at", "id")
+    )
+    groups: dict[tuple, list[Message]] = {}
+    for message in held:
+        groups.setdefault((message.recipient_id, message.channel), []).append(message)
+
+    released = []
+    for group in groups.values():
+        if len(group) == 1:
+            single = group[0]
+            Message.objects.filter(pk=single.pk).update(
+                status=Message.Status.PENDING, next_attempt_at=now
+            )
+            released.append(single.pk)
+            _schedule_delivery(single.pk)
+            continue
+        latest = group[-1]
+        incidents = {message.incident_id for message in group}
+        batch = Message.objects.create(
+            dedup_key=f"throttle-batch:{group[0].pk}",
+            channel=latest.channel,
+            recipient_id=latest.recipient_id,
+            target=latest.target,
+            subject=f"{len(group)} messages held back by the {latest.get_channel_display()} "
+            f"limit: {group[0].subject}"[:255],
+            body=_batch_body(group),
+            incident_id=incidents.pop() if len(incidents) == 1 else None,
+            next_attempt_at=now,
+        )
+        Message.objects.filter(pk__in=[message.pk for message in group]).update(
+            status=Message.Status.BATCHED, batched_into=batch, next_attempt_at=None
+        )
+        logger.info(
+            "Batched %s held messages into message %s on %s for user %s",
+            len(group),
+            batch.pk,
+            batch.channel,
+            batch.recipient_id,
+        )
+        released.append(batch.pk)
+        _schedule_delivery(batch.pk)
+    return released
 
 
 def message_due_ids(*, now: datetime.datetime, limit: int = 500) -> list[int]:

@@ -15,8 +15,10 @@ def message_deliver_task(message_id: int) -> None:
 
 @shared_task(name="notifications.message_sweep", ignore_result=True)
 def message_sweep_task() -> None:
-    """Send what is due: retries, and messages whose delivery task was lost."""
-    due = services.message_due_ids(now=timezone.now())
+    """Send what is due: retries, messages a throttle held back, and lost delivery tasks."""
+    now = timezone.now()
+    services.message_held_release(now=now)
+    due = services.message_due_ids(now=now)
     if due:
         logger.info("Message sweep found %s due messages", len(due))
     for message_id in due:

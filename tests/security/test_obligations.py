@@ -266,6 +266,8 @@ def test_reminder_queued_to_lead_and_counsel_only():
     with time_machine.travel(THURSDAY_0900 - datetime.timedelta(hours=5), tick=False):
         obligation_remind_task(obligation.pk)
 
-    messages = Message.objects.filter(incident=record.incident)
+    messages = Message.objects.filter(
+        incident=record.incident, subject__endswith="GDPR notice reminder"
+    )
     assert [message.recipient for message in messages] == [lead]
     assert messages[0].subject == f"{record.incident.reference}: GDPR notice reminder"
