@@ -18,6 +18,7 @@ COMMANDER_PERMISSIONS = [
 ]
 MANAGER_PERMISSIONS = [
     *COMMANDER_PERMISSIONS,
+    "communications.manage_customer_communication",
 ]
 
 GROUP_PERMISSIONS = {
@@ -28,4 +29,11 @@ GROUP_PERMISSIONS = {
     # Admins get every permission of the project's apps; see ADMIN_APPS.
     "Admins": COMMANDER_PERMISSIONS,
 }
-ADMIN_APPS = ["incidents", "oncall", "postmortems", "django_celery_beat", "auth"]
+ADMIN_APPS = [
+    "incidents",
+    "oncall",
+    "postmortems",
+    "communications",
+    "django_celery_beat",
+    "auth",
+]

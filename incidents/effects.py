@@ -11,10 +11,16 @@ from .models import Incident, RoleAssignment, StatusUpdate
 
 def incident_declared(*, incident: Incident, actor) -> None:
     """Run after an incident is declared (from the web, an alert, Slack or the admin)."""
+    from communications.services import incident_declared_handle
+
+    incident_declared_handle(incident=incident)
 
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
     """Run after an incident's severity changes."""
+    from communications.services import incident_severity_changed_handle
+
+    incident_severity_changed_handle(incident=incident, previous_severity=previous_severity)
 
 
 def incident_acknowledged(*, incident: Incident, actor) -> None:
@@ -23,10 +29,16 @@ def incident_acknowledged(*, incident: Incident, actor) -> None:
 
 def incident_phase_changed(*, incident: Incident, previous_phase: str, actor) -> None:
     """Run after an incident moves to another phase."""
+    from communications.services import incident_phase_changed_handle
+
+    incident_phase_changed_handle(incident=incident, previous_phase=previous_phase)
 
 
 def incident_resolved(*, incident: Incident, actor) -> None:
     """Run after an incident is resolved (it entered the Resolve phase)."""
+    from communications.services import incident_resolved_handle
+
+    incident_resolved_handle(incident=incident)
 
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:
@@ -35,3 +47,6 @@ def role_assigned(*, assignment: RoleAssignment, actor) -> None:
 
 def status_update_posted(*, update: StatusUpdate, actor) -> None:
     """Run after a status update is posted, public or internal."""
+    from communications.services import status_update_posted_handle
+
+    status_update_posted_handle(update=update)
