@@ -117,7 +117,8 @@ def _reminder_plan(
 def cadence_reminder_due_list(*, now: datetime.datetime) -> list[DueReminder]:
     """Return the reminders to send now, in a fixed number of queries whatever the load.
 
-    A due-soon reminder whose due time has already passed is dropped: the overdue one says more.
+    A due-soon reminder whose due time has already passed is dropped, because the overdue
+    reminder replaces it.
     """
     policy = communication_policy_get()
     lead_time = policy.reminder_before_due
@@ -192,8 +193,8 @@ def public_incident_list() -> QuerySet[Incident]:
     incidents = Incident.objects.filter(Exists(public_update))
     relation = _security_relation_name()
     if relation is not None:
-        # NOTE: assumes the security app's record is a one-to-one with related name "security";
-        # any record there hides the incident.
+        # NOTE: assumes the security app's record is a one-to-one with related name "security".
+        # Any such record hides the incident.
         incidents = incidents.filter(**{f"{relation}__isnull": True})
     return incidents
 
@@ -341,9 +342,11 @@ def _status_page_build(now: datetime.datetime) -> dict:
 def status_page_get(*, now: datetime.datetime | None = None) -> dict:
     """Return what the public status page shows, from the cache when it is fresh.
 
-    Posting a public update clears the cache, so a new update shows on the next request; the
+    Posting a public update clears the cache, so a new update shows on the next request. The
     short time to live covers edits made in the admin.
     """
+    # NOTE: with the default local-memory cache each web process clears only its own copy, so
+    # production needs a shared CACHE_URL (Redis) for "next request" to hold across processes.
     data = cache.get(STATUS_PAGE_CACHE_KEY)
     if data is None:
         data = _status_page_build(now or timezone.now())
