@@ -37,6 +37,7 @@ SECURITY_PERMISSIONS = [
     "security.mark_securityincident",
     "security.work_securityincident",
     "security.manage_regulatoryobligation",
+    "communications.manage_customer_communication",
 ]
 
 GROUP_PERMISSIONS = {
@@ -58,6 +59,7 @@ ADMIN_APPS = [
     "security",
     "runbooks",
     "paging",
+    "communications",
     "django_celery_beat",
     "auth",
 ]

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "security",
     "runbooks",
     "paging",
+    "communications",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +193,19 @@ CELERY_BEAT_DEFAULTS = {
         "schedule": 30,
         "why": "Page the escalation steps that fell due and record missed response deadlines.",
     },
+    "communications.cadence_sweep": {
+        "schedule": 60,
+        "why": "Remind the communications lead before a public update is due, when it is "
+        "overdue, and escalate while it stays overdue.",
+    },
+    "communications.leadership_summary_sweep": {
+        "schedule": 60,
+        "why": "Post the leadership summary of each incident whose summary is due.",
+    },
+    "communications.enterprise_notice_sweep": {
+        "schedule": 120,
+        "why": "Send enterprise customer emails whose delivery task was lost.",
+    },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
@@ -210,6 +224,11 @@ PAGERDUTY_WEBHOOK_SECRET = env.str("PAGERDUTY_WEBHOOK_SECRET", default="")
 # Delivery tries per message, and the first retry delay in seconds, doubled on each retry.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+
+# The public status page's data is cached this many seconds; a public update clears it at once.
+STATUS_PAGE_CACHE_SECONDS = env.int("STATUS_PAGE_CACHE_SECONDS", default=30)
+# The name the public status page and its feed go by.
+STATUS_PAGE_TITLE = env.str("STATUS_PAGE_TITLE", default="ARKA Engine status")
 
 # Redis outside Celery (locks, cache checks); the tests that need it read this too.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("security/", include("security.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("paging/", include("paging.urls")),
+    path("", include("communications.urls")),
     path("", include("incidents.urls")),
 ]

@@ -109,6 +109,9 @@ def demo_data_load() -> bool:
         for name, enterprise in DEMO_CUSTOMERS
     }
     demo, alice, bob = people[DEMO_USERNAME], people["alice"], people["bob"]
+    from communications.demo import demo_data_load as communications_demo_load
+
+    communications_demo_load(success_manager=demo)
     if not Severity.objects.exists():
         raise RuntimeError("Load the policy first: manage.py load_arka_policy.")
     roles = {role.key: role for role in ResponseRole.objects.all()}

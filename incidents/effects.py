@@ -14,6 +14,9 @@ def incident_declared(*, incident: Incident, actor) -> None:
     from paging.services import escalation_start
 
     escalation_start(incident=incident)
+    from communications.services import incident_declared_handle
+
+    incident_declared_handle(incident=incident)
 
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
@@ -26,6 +29,9 @@ def incident_severity_changed(*, incident: Incident, previous_severity, actor) -
     from paging.services import escalation_policy_switch
 
     escalation_policy_switch(incident=incident, previous_severity=previous_severity)
+    from communications.services import incident_severity_changed_handle
+
+    incident_severity_changed_handle(incident=incident, previous_severity=previous_severity)
 
 
 def incident_acknowledged(*, incident: Incident, actor) -> None:
@@ -37,6 +43,9 @@ def incident_acknowledged(*, incident: Incident, actor) -> None:
 
 def incident_phase_changed(*, incident: Incident, previous_phase: str, actor) -> None:
     """Run after an incident moves to another phase."""
+    from communications.services import incident_phase_changed_handle
+
+    incident_phase_changed_handle(incident=incident, previous_phase=previous_phase)
 
 
 def incident_resolved(*, incident: Incident, actor) -> None:
@@ -44,6 +53,9 @@ def incident_resolved(*, incident: Incident, actor) -> None:
     from paging.services import escalation_resolved
 
     escalation_resolved(incident=incident)
+    from communications.services import incident_resolved_handle
+
+    incident_resolved_handle(incident=incident)
 
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:
@@ -52,3 +64,6 @@ def role_assigned(*, assignment: RoleAssignment, actor) -> None:
 
 def status_update_posted(*, update: StatusUpdate, actor) -> None:
     """Run after a status update is posted, public or internal."""
+    from communications.services import status_update_posted_handle
+
+    status_update_posted_handle(update=update)

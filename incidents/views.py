@@ -321,15 +321,19 @@ def checklist_item_tick(request, pk):
 
 @require_POST
 def incident_phase_change(request, pk):
+    resolved = []
+
     def run(incident, data):
-        services.incident_phase_change(
+        incident = services.incident_phase_change(
             actor=request.user,
             incident=incident,
             phase=data["phase"],
             confirm_skip=data["confirm_skip"],
         )
+        if incident.phase == Phase.RESOLVE:
+            resolved.append(incident)
 
-    return _incident_action(
+    response = _incident_action(
         request,
         pk,
         form_class=PhaseChangeForm,
@@ -337,6 +341,17 @@ def incident_phase_change(request, pk):
         run=run,
         success="Phase changed.",
         anchor="phase",
+    )
+    if not resolved:
+        return response
+    # Resolving leads straight to the Resolved update, its template filled with the duration.
+    messages.info(
+        request,
+        "Now post the Resolved update below: the duration is filled in; replace the root-cause "
+        "prompt with what you found.",
+    )
+    return redirect(
+        reverse("incidents:detail", args=[pk]) + f"?update_status={UpdateStatus.RESOLVED}#updates"
     )
 
 

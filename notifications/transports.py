@@ -5,7 +5,7 @@ import logging
 
 import requests
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 
 from .models import Channel, Message
 
@@ -59,14 +59,16 @@ class EmailTransport(Transport):
     channel = Channel.EMAIL
 
     def send(self, message: Message) -> None:
+        # payload["email_headers"] carries extra headers, such as List-Unsubscribe.
+        email = EmailMessage(
+            message.subject,
+            message.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [message.target],
+            headers=message.payload.get("email_headers") or None,
+        )
         try:
-            send_mail(
-                message.subject,
-                message.body,
-                settings.DEFAULT_FROM_EMAIL,
-                [message.target],
-                fail_silently=False,
-            )
+            email.send(fail_silently=False)
         except OSError as error:
             raise TransientDeliveryError(f"sending email failed: {error}") from error
 

@@ -44,7 +44,11 @@ def test_sev1_pages_each_channel_once_per_step(on_call):
         incident = declare_sev1()
         _sweep_every(traveller, seconds=300, until_minutes=75)
 
-    keys = list(Message.objects.filter(incident=incident).values_list("dedup_key", flat=True))
+    keys = list(
+        Message.objects.filter(incident=incident, dedup_key__startswith="paging:").values_list(
+            "dedup_key", flat=True
+        )
+    )
     assert len(keys) == len(set(keys))
     # Layer steps use the SEV-1 routes, while the VP and CTO roles use their own contact methods.
     assert len(keys) == 4 + 4 + 4 + 2 + 1
@@ -133,7 +137,7 @@ def test_sev4_posts_to_alerts_low_only(on_call, settings):
     with time_machine.travel(START, tick=False):
         incident = declare_sev2(severity=severity, severity_reason="Cosmetic only")
 
-    message = Message.objects.get(incident=incident)
+    message = Message.objects.get(dedup_key__startswith="paging:", incident=incident)
     assert message.channel == Channel.SLACK
     assert message.target == "#alerts-low"
     assert Escalation.objects.get(incident=incident).stop_reason == StopReason.NO_POLICY
@@ -143,8 +147,12 @@ def test_shared_channel_post_has_no_acknowledge_link(on_call):
     with time_machine.travel(START, tick=False):
         incident = declare_sev3()
 
-    slack = Message.objects.get(incident=incident, channel=Channel.SLACK)
-    email = Message.objects.get(incident=incident, channel=Channel.EMAIL)
+    slack = Message.objects.get(
+        dedup_key__startswith="paging:", incident=incident, channel=Channel.SLACK
+    )
+    email = Message.objects.get(
+        dedup_key__startswith="paging:", incident=incident, channel=Channel.EMAIL
+    )
     assert slack.target == "#alerts"
     assert "/paging/acknowledge/" not in slack.body
     assert "/paging/acknowledge/" in email.body
@@ -157,7 +165,9 @@ def test_unconfigured_sms_recorded_as_skipped(on_call, people, settings):
     with time_machine.travel(START, tick=False):
         incident = declare_sev2()
 
-    sms = Message.objects.get(incident=incident, channel=Channel.SMS)
+    sms = Message.objects.get(
+        dedup_key__startswith="paging:", incident=incident, channel=Channel.SMS
+    )
     assert sms.status == Message.Status.SKIPPED
     assert "SMS_PROVIDER_URL" in sms.last_error
 
@@ -170,7 +180,11 @@ def test_nobody_on_call_still_records_page(people, monkeypatch):
 
     page = EscalationPage.objects.get(escalation__incident=incident)
     assert page.recipient is None
-    assert sorted(Message.objects.filter(incident=incident).values_list("channel", flat=True)) == [
+    assert sorted(
+        Message.objects.filter(incident=incident, dedup_key__startswith="paging:").values_list(
+            "channel", flat=True
+        )
+    ) == [
         Channel.PAGERDUTY,
         Channel.SLACK,
     ]
@@ -279,7 +293,9 @@ def test_failing_slack_page_retried_then_failed(on_call, settings):
         settings.SLACK_WEBHOOK_URL = f"{slack.url}/hooks/T000/B000"
         with time_machine.travel(START, tick=False) as traveller:
             incident = declare_sev1()
-            message = Message.objects.get(incident=incident, channel=Channel.SLACK)
+            message = Message.objects.get(
+                dedup_key__startswith="paging:", incident=incident, channel=Channel.SLACK
+            )
             for _ in range(3):
                 notification_services.message_deliver(message_id=message.pk)
                 message.refresh_from_db()

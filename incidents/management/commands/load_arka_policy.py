@@ -18,6 +18,7 @@ POLICY_APPS = [
     "postmortems",
     "security",
     "runbooks",
+    "communications",
 ]
 
 
