@@ -28,4 +28,4 @@ GROUP_PERMISSIONS = {
     # Admins get every permission of the project's apps; see ADMIN_APPS.
     "Admins": COMMANDER_PERMISSIONS,
 }
-ADMIN_APPS = ["incidents", "oncall", "postmortems", "django_celery_beat", "auth"]
+ADMIN_APPS = ["incidents", "oncall", "postmortems", "chatops", "django_celery_beat", "auth"]

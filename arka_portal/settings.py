@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "oncall",
     "postmortems",
     "notifications",
+    "chatops",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,14 @@ CELERY_BEAT_DEFAULTS = {
         "schedule": 30,
         "why": "Send retries when due, and messages whose delivery task was lost.",
     },
+    "chatops.channel_operation_sweep": {
+        "schedule": 30,
+        "why": "Run Slack channel operations whose retry is due or whose task was lost.",
+    },
+    "chatops.slack_request_prune": {
+        "schedule": 3600,
+        "why": "Delete replay-guard rows of Slack requests too old to be accepted again.",
+    },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
@@ -187,6 +196,15 @@ SMS_PROVIDER_URL = env.str("SMS_PROVIDER_URL", default="")
 SMS_PROVIDER_TOKEN = env.str("SMS_PROVIDER_TOKEN", default="")
 PHONE_PROVIDER_URL = env.str("PHONE_PROVIDER_URL", default="")
 PHONE_PROVIDER_TOKEN = env.str("PHONE_PROVIDER_TOKEN", default="")
+# Slack app for the /incident command and incident channels. Without SLACK_SIGNING_SECRET the
+# command endpoint rejects every request; without SLACK_BOT_TOKEN channel operations are skipped.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
+# Tries per Slack channel operation, and the first retry delay in seconds, doubled on each retry.
+# A rate-limited call waits for Slack's Retry-After instead.
+CHATOPS_MAX_ATTEMPTS = env.int("CHATOPS_MAX_ATTEMPTS", default=5)
+CHATOPS_RETRY_BASE_SECONDS = env.int("CHATOPS_RETRY_BASE_SECONDS", default=30)
 # Delivery tries per message, and the first retry delay in seconds, doubled on each retry.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)

@@ -11,10 +11,16 @@ from .models import Incident, RoleAssignment, StatusUpdate
 
 def incident_declared(*, incident: Incident, actor) -> None:
     """Run after an incident is declared (from the web, an alert, Slack or the admin)."""
+    from chatops.services import incident_channel_open
+
+    incident_channel_open(incident=incident)
 
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
     """Run after an incident's severity changes."""
+    from chatops.services import incident_channel_severity_announce
+
+    incident_channel_severity_announce(incident=incident, previous_severity=previous_severity)
 
 
 def incident_acknowledged(*, incident: Incident, actor) -> None:
@@ -31,7 +37,13 @@ def incident_resolved(*, incident: Incident, actor) -> None:
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:
     """Run after a response role is given to someone."""
+    from chatops.services import incident_channel_role_announce
+
+    incident_channel_role_announce(assignment=assignment)
 
 
 def status_update_posted(*, update: StatusUpdate, actor) -> None:
     """Run after a status update is posted, public or internal."""
+    from chatops.services import incident_channel_update_announce
+
+    incident_channel_update_announce(update=update)
