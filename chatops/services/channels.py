@@ -36,6 +36,7 @@ CLAIM_TIMEOUT = datetime.timedelta(minutes=5)
 CHANNEL_NAME_ATTEMPTS = 20
 # Slack's maximum topic length for conversations.setTopic.
 TOPIC_MAX_LENGTH = 250
+NO_CHANNEL_REASON = "The incident has no Slack channel: the portal did not create one."
 
 
 class OperationSkipped(Exception):
@@ -141,7 +142,11 @@ def incident_channel_role_announce(*, assignment) -> None:
     )
     text = f"{username} is now {assignment.role.name} on {incident.reference}."
     _post_queue(incident, f"role:{assignment.pk}", f"Post: {username} is {assignment.role}", text)
-    if assignment.role.key == ResponseRole.INCIDENT_COMMANDER:
+    # During the declaration the channel is not queued yet, and its first topic names the commander.
+    channel_queued = ChannelOperation.objects.filter(
+        incident=incident, kind=ChannelOperation.Kind.CREATE
+    ).exists()
+    if assignment.role.key == ResponseRole.INCIDENT_COMMANDER and channel_queued:
         _topic_queue(incident, f"role:{assignment.pk}")
 
 
@@ -244,11 +249,7 @@ def _wait_for_channel(operation: ChannelOperation, now: datetime.datetime) -> No
         ChannelOperation.Status.FAILED,
         ChannelOperation.Status.SKIPPED,
     ):
-        _finish(
-            operation,
-            ChannelOperation.Status.SKIPPED,
-            "The incident has no Slack channel: the portal did not create one.",
-        )
+        _finish(operation, ChannelOperation.Status.SKIPPED, NO_CHANNEL_REASON)
         return
     # Creating the channel runs this operation again; the due time is the fallback for the sweep.
     operation.claimed_at = None
@@ -279,6 +280,16 @@ def _record_failure(operation: ChannelOperation, error: SlackCallError) -> None:
     operation.status = ChannelOperation.Status.FAILED
     operation.next_attempt_at = None
     operation.save()
+    if operation.kind == ChannelOperation.Kind.CREATE:
+        ChannelOperation.objects.filter(
+            incident=operation.incident_id, status=ChannelOperation.Status.PENDING
+        ).exclude(pk=operation.pk).update(
+            status=ChannelOperation.Status.SKIPPED,
+            error=NO_CHANNEL_REASON,
+            next_attempt_at=None,
+            claimed_at=None,
+            updated_at=now,
+        )
     logger.warning(
         "Channel operation %s (%s) failed for good after %s attempts: %s",
         operation.pk,

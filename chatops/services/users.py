@@ -35,7 +35,13 @@ def slack_member_user_get(*, slack_user_id: str, lookup: bool = True):
         return linked[0]
     if not lookup or slack.missing_configuration() is not None:
         return None
-    profile = slack.call("users.info", user=slack_user_id).get("user", {}).get("profile", {})
+    try:
+        data = slack.call("users.info", user=slack_user_id)
+    except SlackCallError as error:
+        if error.code in ("user_not_found", "users_not_found"):
+            return None
+        raise
+    profile = data.get("user", {}).get("profile", {})
     email = profile.get("email", "")
     if not email:
         logger.info("Slack member %s has no email visible to the app", slack_user_id)
