@@ -208,10 +208,10 @@ def _is_severity(words: list[str]) -> bool:
 
 
 def _severity_get(argument: str) -> Severity:
-    wanted = re.sub(r"[^a-z0-9]", "", argument.lower())
+    requested = re.sub(r"[^a-z0-9]", "", argument.lower())
     severities = list(Severity.objects.order_by("level"))
     for severity in severities:
-        if re.sub(r"[^a-z0-9]", "", severity.key.lower()) == wanted:
+        if re.sub(r"[^a-z0-9]", "", severity.key.lower()) == requested:
             return severity
     known = ", ".join(severity.key for severity in severities)
     raise CommandError(f"Unknown severity {argument!r}; use one of {known}.")
@@ -286,7 +286,7 @@ def _status(actor, parsed: ParsedCommand, incident: Incident) -> Reply:
 
 def incident_status_text(incident: Incident) -> str:
     commander = incident_commander_get(incident)
-    who = commander.get_username() if commander else "not assigned"
+    commander_name = commander.get_username() if commander else "not assigned"
     now = timezone.now()
     due = incident.next_update_due_at
     if due is None:
@@ -298,7 +298,7 @@ def incident_status_text(incident: Incident) -> str:
     return (
         f"{_incident_link(incident)} {incident.title}\n"
         f"Severity: {incident.severity.key} {incident.severity.name} | "
-        f"Phase: {Phase(incident.phase).label} | Incident commander: {who}\n"
+        f"Phase: {Phase(incident.phase).label} | Incident commander: {commander_name}\n"
         f"Acknowledged: {'yes' if incident.acknowledged_at else 'no'} | "
         f"Next public update: {next_update}"
     )

@@ -4,7 +4,7 @@ from django.db.models import Q
 
 
 class IncidentChannel(models.Model):
-    """The Slack channel of an incident, as Slack knows it once created."""
+    """The Slack channel of an incident, with Slack's channel ID once it is created."""
 
     incident = models.OneToOneField(
         "incidents.Incident", on_delete=models.CASCADE, related_name="slack_channel"

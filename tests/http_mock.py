@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 
 class RecordingServer:
-    """Records each request and answers with the next queued (status, body, headers).
+    """Records each request and responds with the next queued (status, body, headers).
 
-    Answers queued for the request's path with `respond_to` come first, then those queued with
+    Responses queued for the request's path with `respond_to` come first, then those queued with
     `respond`, then `default(request)` when given, else 200 {"ok": true}. A form-encoded body is
     recorded as a dict, with the query string's fields merged in.
     """
@@ -23,7 +23,7 @@ class RecordingServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
+            def _record(self) -> dict:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 url = urlsplit(self.path)
@@ -43,7 +43,12 @@ class RecordingServer:
                     "raw": raw,
                 }
                 server.requests.append(request)
-                queued = server.path_responses.get(url.path)
+                return request
+
+            def _answer(self):
+                request = self._record()
+
+                queued = server.path_responses.get(request["path"])
                 if queued:
                     status, payload, headers = queued.pop(0)
                 elif server.responses:
@@ -52,6 +57,7 @@ class RecordingServer:
                     status, payload, headers = server.default(request)
                 else:
                     status, payload, headers = 200, {"ok": True}, {}
+
                 encoded = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -2,10 +2,10 @@
 
 Each channel operation (create, invite, set topic, post, archive) is stored as a ChannelOperation
 row inside the incident service's transaction and run by a Celery task after commit. A task claims
-its row with one conditional UPDATE, so two workers never run the same operation at once, and every
-operation checks what is already done (a stored channel ID, an archive time, Slack's
-already_in_channel) so running it twice does no harm. Retries are due times on the rows, swept by
-beat; a Celery countdown only makes them happen sooner.
+its row with one conditional UPDATE, so two workers never run the same operation at once. Every
+operation first checks what is already done (a stored channel ID, an archive time, Slack's
+already_in_channel), so running it twice does no harm. Retries are due times on the rows, swept by
+beat, and a Celery countdown only makes them happen sooner.
 """
 
 import datetime
@@ -30,9 +30,9 @@ logger = logging.getLogger(__name__)
 
 # How long an operation waits for its channel to be created before it is tried again.
 CHANNEL_WAIT = datetime.timedelta(seconds=10)
-# A worker that claimed an operation and then died leaves the claim; it expires after this.
+# A claim left by a worker that died expires after this, so the sweep can run the operation.
 CLAIM_TIMEOUT = datetime.timedelta(minutes=5)
-# Suffixes -2, -3, ... tried when Slack answers name_taken.
+# Suffixes -2, -3, ... are tried while Slack returns name_taken.
 CHANNEL_NAME_ATTEMPTS = 20
 # Slack's maximum topic length for conversations.setTopic.
 TOPIC_MAX_LENGTH = 250
@@ -41,7 +41,7 @@ NO_CHANNEL_REASON = "The incident has no Slack channel: the portal did not creat
 
 class OperationSkipped(Exception):
     """Raised by a runner when its operation cannot apply, such as an invite for a user unknown
-    to Slack; the message says why."""
+    to Slack. The message gives the reason."""
 
 
 def _schedule(operation_id: int, countdown: float | None = None) -> None:
@@ -153,8 +153,8 @@ def incident_channel_role_announce(*, assignment) -> None:
 def incident_channel_update_announce(*, update) -> None:
     """Post a status update to the incident channel."""
     visibility = "Public" if update.is_public else "Internal"
-    who = update.posted_by.get_username() if update.posted_by else "the system"
-    text = f"*{visibility} update [{update.get_status_display()}]* by {who}:\n{update.body}"
+    author = update.posted_by.get_username() if update.posted_by else "the system"
+    text = f"*{visibility} update [{update.get_status_display()}]* by {author}:\n{update.body}"
     _post_queue(
         update.incident,
         f"update:{update.pk}",
@@ -374,10 +374,12 @@ def _run_invite(operation: ChannelOperation, channel: IncidentChannel) -> None:
 def incident_channel_topic(incident: Incident) -> str:
     """Return the channel topic: severity, incident commander and the status page link."""
     commander = incident_commander_get(incident)
-    who = (commander.get_full_name() or commander.get_username()) if commander else "not assigned"
+    commander_name = "not assigned"
+    if commander is not None:
+        commander_name = commander.get_full_name() or commander.get_username()
     severity = incident.severity
     topic = (
-        f"{incident.reference} {severity.key} {severity.name} | IC: {who} | "
+        f"{incident.reference} {severity.key} {severity.name} | IC: {commander_name} | "
         f"Status page: {settings.PORTAL_BASE_URL}/status/"
     )
     return topic[:TOPIC_MAX_LENGTH]

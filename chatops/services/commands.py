@@ -44,7 +44,7 @@ class _PortalClock(Clock):
 def slack_request_verify(*, body: bytes, timestamp: str | None, signature: str | None) -> None:
     """Check a request's v0 signature and age, then store it so a replay is rejected.
 
-    Raises SlackRequestRejected with the HTTP status to answer.
+    Raises SlackRequestRejected with the HTTP status for the response.
     """
     secret = settings.SLACK_SIGNING_SECRET
     if not secret:
@@ -111,7 +111,7 @@ def _permission_reply(actor, permission: str) -> Reply | None:
 
 
 def slash_command_receive(*, data) -> Reply:
-    """Answer a verified /incident request now, or queue it for a worker and say so."""
+    """Reply to a verified /incident request now, or queue it for a worker and reply so."""
     try:
         parsed = command_parse(data.get("text", ""))
     except CommandError as error:
@@ -123,9 +123,9 @@ def slash_command_receive(*, data) -> Reply:
     if actor is None and slack.missing_configuration() is not None:
         return _unknown_user_reply(slack_user_id)
     if actor is not None:
-        refusal = _permission_reply(actor, parsed.subcommand.permission)
-        if refusal is not None:
-            return refusal
+        rejection = _permission_reply(actor, parsed.subcommand.permission)
+        if rejection is not None:
+            return rejection
         if not parsed.subcommand.changes_incident:
             return command_execute(
                 actor=actor,
@@ -193,9 +193,9 @@ def _slash_command_reply(command: SlashCommand) -> Reply:
         parsed = command_parse(command.text)
     except CommandError as error:
         return Reply(str(error))
-    refusal = _permission_reply(actor, parsed.subcommand.permission)
-    if refusal is not None:
-        return refusal
+    rejection = _permission_reply(actor, parsed.subcommand.permission)
+    if rejection is not None:
+        return rejection
     return command_execute(
         actor=actor, parsed=parsed, channel_id=command.channel_id, channel_name=command.channel_name
     )
