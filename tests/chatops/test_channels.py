@@ -315,3 +315,13 @@ def test_channel_created_entry_on_timeline(slack_api, alice):
 
     entry = incident.timeline.get(kind=TimelineEntry.Kind.SYSTEM)
     assert entry.message == f"Slack channel {incident.channel_name} created"
+
+
+def test_due_ids_take_one_query(slack_api, alice, django_assert_num_queries):
+    for number in range(3):
+        _declare(alice, title=f"Incident {number}")
+
+    with django_assert_num_queries(1):
+        due = services.channel_operation_due_ids(now=timezone.now())
+
+    assert len(due) == ChannelOperation.objects.count()
