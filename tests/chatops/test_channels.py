@@ -1,7 +1,9 @@
 import datetime
+import threading
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from chatops import services
@@ -325,3 +327,28 @@ def test_due_ids_take_one_query(slack_api, alice, django_assert_num_queries):
         due = services.channel_operation_due_ids(now=timezone.now())
 
     assert len(due) == ChannelOperation.objects.count()
+
+
+@pytest.mark.postgres
+def test_two_workers_create_channel_once(transactional_db, slack_api, alice):
+    incident = _declare(alice)
+    operation = _create_operation(incident)
+    barrier = threading.Barrier(2)
+
+    def worker():
+        barrier.wait()
+        try:
+            services.channel_operation_run(operation_id=operation.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    operation.refresh_from_db()
+    assert len(slack_api.calls("conversations.create")) == 1
+    assert operation.status == ChannelOperation.Status.DONE
+    assert operation.attempts == 1
