@@ -309,6 +309,8 @@ def _run_create(operation: ChannelOperation, channel: IncidentChannel) -> None:
     if channel.channel_id:
         return
     base = operation.payload.get("name") or channel.name
+    # NOTE: a worker that dies after Slack created the channel but before its ID is stored leaves
+    # the claim; the retry then sees name_taken and creates a second channel with a suffix.
     taken = []
     for name in _name_candidates(base):
         try:

@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from chatops import services
 from chatops.models import SlackRequest, SlashCommand
 from incidents.models import Incident
 from tests.chatops.factories import command_data, link_slack, post_signed
@@ -148,3 +149,18 @@ def test_status_outside_incident_channel_explained(client):
     response = post_signed(client, command_data("status"))
 
     assert "#general is not an incident channel" in response.json()["text"]
+
+
+def test_prune_keeps_recent_requests(client):
+    post_signed(client, command_data("help"))
+    old = SlackRequest.objects.create(
+        signature="v0=old",
+        timestamp=int(timezone.now().timestamp()) - 3600,
+        received_at=timezone.now(),
+    )
+
+    deleted = services.slack_request_prune(now=timezone.now())
+
+    assert deleted == 1
+    assert not SlackRequest.objects.filter(pk=old.pk).exists()
+    assert SlackRequest.objects.count() == 1
