@@ -310,7 +310,7 @@ def _run_create(operation: ChannelOperation, channel: IncidentChannel) -> None:
         return
     base = operation.payload.get("name") or channel.name
     # NOTE: a worker that dies after Slack created the channel but before its ID is stored leaves
-    # the claim; the retry then sees name_taken and creates a second channel with a suffix.
+    # the claim. The retry then gets name_taken and creates a second channel with a suffix.
     taken = []
     for name in _name_candidates(base):
         try:
