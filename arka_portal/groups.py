@@ -60,6 +60,7 @@ ADMIN_APPS = [
     "runbooks",
     "paging",
     "communications",
+    "chatops",
     "django_celery_beat",
     "auth",
 ]

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "runbooks",
     "paging",
     "communications",
+    "chatops",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,14 @@ CELERY_BEAT_DEFAULTS = {
         "schedule": 120,
         "why": "Send enterprise customer emails whose delivery task was lost.",
     },
+    "chatops.channel_operation_sweep": {
+        "schedule": 30,
+        "why": "Run Slack channel operations whose retry is due or whose task was lost.",
+    },
+    "chatops.slack_request_prune": {
+        "schedule": 3600,
+        "why": "Delete replay-guard rows of Slack requests too old to be accepted again.",
+    },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
@@ -221,6 +230,15 @@ PHONE_PROVIDER_TOKEN = env.str("PHONE_PROVIDER_TOKEN", default="")
 PAGING_ACKNOWLEDGE_LINK_MAX_AGE = env.int("PAGING_ACKNOWLEDGE_LINK_MAX_AGE", default=24 * 60 * 60)
 # Shared secret of the PagerDuty v3 webhook subscription; empty turns the webhook off.
 PAGERDUTY_WEBHOOK_SECRET = env.str("PAGERDUTY_WEBHOOK_SECRET", default="")
+# Slack app for the /incident command and incident channels. Without SLACK_SIGNING_SECRET the
+# command endpoint rejects every request; without SLACK_BOT_TOKEN channel operations are skipped.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api/")
+# Tries per Slack channel operation, and the first retry delay in seconds, doubled on each retry.
+# A rate-limited call waits for Slack's Retry-After instead.
+CHATOPS_MAX_ATTEMPTS = env.int("CHATOPS_MAX_ATTEMPTS", default=5)
+CHATOPS_RETRY_BASE_SECONDS = env.int("CHATOPS_RETRY_BASE_SECONDS", default=30)
 # Delivery tries per message, and the first retry delay in seconds, doubled on each retry.
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("runbooks/", include("runbooks.urls")),
     path("paging/", include("paging.urls")),
     path("", include("communications.urls")),
+    path("slack/", include("chatops.urls")),
     path("", include("incidents.urls")),
 ]

@@ -17,6 +17,9 @@ def incident_declared(*, incident: Incident, actor) -> None:
     from communications.services import incident_declared_handle
 
     incident_declared_handle(incident=incident)
+    from chatops.services import incident_channel_open
+
+    incident_channel_open(incident=incident)
 
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
@@ -32,6 +35,9 @@ def incident_severity_changed(*, incident: Incident, previous_severity, actor) -
     from communications.services import incident_severity_changed_handle
 
     incident_severity_changed_handle(incident=incident, previous_severity=previous_severity)
+    from chatops.services import incident_channel_severity_announce
+
+    incident_channel_severity_announce(incident=incident, previous_severity=previous_severity)
 
 
 def incident_acknowledged(*, incident: Incident, actor) -> None:
@@ -60,6 +66,9 @@ def incident_resolved(*, incident: Incident, actor) -> None:
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:
     """Run after a response role is given to someone."""
+    from chatops.services import incident_channel_role_announce
+
+    incident_channel_role_announce(assignment=assignment)
 
 
 def status_update_posted(*, update: StatusUpdate, actor) -> None:
@@ -67,3 +76,6 @@ def status_update_posted(*, update: StatusUpdate, actor) -> None:
     from communications.services import status_update_posted_handle
 
     status_update_posted_handle(update=update)
+    from chatops.services import incident_channel_update_announce
+
+    incident_channel_update_announce(update=update)

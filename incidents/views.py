@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from chatops.selectors import channel_operation_incident_list, incident_channel_get
 from notifications.selectors import message_incident_list
 from oncall.selectors import SCHEDULE_WEEKS, layer_on_call_get, layer_on_call_list, user_shift_list
 from paging.forms import EscalateForm
@@ -205,6 +206,8 @@ def _detail_context(request, incident, bound_forms=None):
         "updates": incident.status_updates.select_related("posted_by"),
         "outbound_messages": message_incident_list(incident=incident),
         "escalation_panel": escalation_panel_get(incident=incident, now=timezone.now()),
+        "slack_channel": incident_channel_get(incident=incident),
+        "channel_operations": channel_operation_incident_list(incident=incident),
         "update_templates_json": json.dumps(templates),
         "zone_name": zone_name(),
         "declared_receipt": request.GET.get("declared") == "1",

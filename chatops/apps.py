@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChatopsConfig(AppConfig):
+    name = "chatops"
+    verbose_name = "Chat operations (Slack)"
