@@ -6,11 +6,14 @@ every other group works only through the portal's pages.
 
 VIEWER_PERMISSIONS = [
     "incidents.view_incident",
+    "alerts.view_alert",
+    "alerts.view_integration",
 ]
 RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
+    "alerts.mark_alert",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -28,4 +31,4 @@ GROUP_PERMISSIONS = {
     # Admins get every permission of the project's apps; see ADMIN_APPS.
     "Admins": COMMANDER_PERMISSIONS,
 }
-ADMIN_APPS = ["incidents", "oncall", "postmortems", "django_celery_beat", "auth"]
+ADMIN_APPS = ["incidents", "oncall", "postmortems", "alerts", "django_celery_beat", "auth"]

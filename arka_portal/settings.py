@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "incidents",
     "oncall",
     "postmortems",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -169,9 +170,24 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The periodic tasks, written to django-celery-beat's tables by `load_arka_policy` so an admin
 # can change them later. Each entry: task name -> (seconds between runs or a crontab dict, why).
-CELERY_BEAT_DEFAULTS = {}
+CELERY_BEAT_DEFAULTS = {
+    "alerts.delivery_sweep_task": {
+        "schedule": 60,
+        "why": "Process alert deliveries left pending when processing in the request failed.",
+    },
+}
 # Redis outside Celery (locks, cache checks); the tests that need it read this too.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# Alert webhooks. An SNS SubscribeURL is fetched only when the whole address matches this pattern
+# (by default https on a host under amazonaws.com), so a forged SubscriptionConfirmation cannot
+# make the portal request an arbitrary address.
+ALERTS_SNS_SUBSCRIBE_URL_PATTERN = env.str(
+    "ALERTS_SNS_SUBSCRIBE_URL_PATTERN", default=r"^https://[a-z0-9.-]+\.amazonaws\.com/"
+)
+# Seconds a sender is told to wait (Retry-After) when an integration is past its storm limit or
+# the database is unavailable.
+ALERTS_RETRY_AFTER_SECONDS = env.int("ALERTS_RETRY_AFTER_SECONDS", default=30)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "data-table"}

@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("oncall/", include("oncall.urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("", include("alerts.urls")),
     path("", include("incidents.urls")),
 ]

@@ -9,7 +9,7 @@ from arka_portal.groups import ADMIN_APPS, GROUP_PERMISSIONS
 from arka_portal.policy.loader import POLICY_PATH, PolicyLoadReport, read_policy
 
 # Apps that load a part of the policy, each through `<app>.policy.load_policy(policy, report)`.
-POLICY_APPS = ["incidents", "oncall", "postmortems"]
+POLICY_APPS = ["incidents", "oncall", "postmortems", "alerts"]
 
 
 class Command(BaseCommand):
