@@ -90,12 +90,18 @@ def _alarm(alarm: dict, errors: Errors) -> ParseResult:
         service=labels.get("service", ""),
         labels=labels,
         annotations={"NewStateReason": str(alarm.get("NewStateReason") or "")},
-        links=_console_links(name, labels.get("Region", "")),
+        links=_console_links(name, _region_code(str(alarm.get("AlarmArn") or ""))),
         starts_at=changed_at if status == "firing" else None,
         occurred_at=changed_at,
         severity_hint="",
     )
     return ParseResult(events=[event])
+
+
+def _region_code(arn: str) -> str:
+    """Return the region code of an ARN (arn:aws:cloudwatch:eu-central-1:...), or ""."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 else ""
 
 
 def _console_links(name: str, region: str) -> list[dict]:
