@@ -217,7 +217,9 @@ def delivery_process(*, delivery_id: int) -> list[int]:
 @transaction.atomic
 def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
     delivery = (
-        Delivery.objects.select_for_update(skip_locked=True)
+        # Only the delivery row is locked: locking its integration too would make concurrent
+        # deliveries of one integration skip each other.
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("integration__default_severity")
         .filter(pk=delivery_id, status=Delivery.Status.PENDING)
         .first()

@@ -42,9 +42,16 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the policy once into the new test database; each test's transaction keeps it."""
+    with django_db_blocker.unblock(), open(os.devnull, "w") as devnull:
+        call_command("load_arka_policy", stdout=devnull)
+
+
 @pytest.fixture(autouse=True)
 def arka_policy(request):
-    """Load the ARKA policy into the test database for every test that uses the database."""
+    """Load the ARKA policy again when a transactional test's flush removed it."""
     names = request.fixturenames
     if "transactional_db" in names or "live_server" in names:
         request.getfixturevalue("transactional_db")

@@ -40,6 +40,8 @@ class AlertEvent:
     ends_at: datetime.datetime | None = None
     # When this report was made (a resolve's time for the generic format), if the sender says.
     occurred_at: datetime.datetime | None = None
+    # A severity the sender's format defines (generic, Events API v2, a Sentry alert setting);
+    # it applies only when no alert rule matches. Conventions such as a severity label do not count.
     severity_hint: str = ""
 
 

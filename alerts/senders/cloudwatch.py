@@ -93,7 +93,6 @@ def _alarm(alarm: dict, errors: Errors) -> ParseResult:
         links=_console_links(name, _region_code(str(alarm.get("AlarmArn") or ""))),
         starts_at=changed_at if status == "firing" else None,
         occurred_at=changed_at,
-        severity_hint="",
     )
     return ParseResult(events=[event])
 

@@ -72,6 +72,5 @@ def parse_datadog(body: bytes, headers: dict) -> ParseResult:
         links=links(link(data.get("link"), "Datadog event"), link(data.get("snapshot"), "Graph")),
         starts_at=started if status == "firing" else None,
         occurred_at=updated or started,
-        severity_hint=str(data.get("alert_type") or ""),
     )
     return ParseResult(events=[event])

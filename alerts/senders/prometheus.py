@@ -91,5 +91,4 @@ def _event(item, path: str, group_status, errors: Errors, *, grafana: bool) -> A
         starts_at=starts_at,
         ends_at=ends_at,
         occurred_at=ends_at if status == "resolved" else starts_at,
-        severity_hint=labels.get("severity", ""),
     )

@@ -75,7 +75,7 @@ def _event_alert(payload: dict, errors: Errors) -> ParseResult:
         links=links(link(event.get("web_url"), "Sentry event")),
         starts_at=occurred_at,
         occurred_at=occurred_at,
-        severity_hint=labels.get("severity") or str(event.get("level") or ""),
+        severity_hint=labels.get("severity", ""),
     )
     return ParseResult(events=[alert])
 
@@ -102,7 +102,6 @@ def _issue(payload: dict, action: str, errors: Errors) -> ParseResult:
         links=links(link(issue.get("web_url"), "Sentry issue")),
         starts_at=first_seen if status == "firing" else None,
         occurred_at=last_seen,
-        severity_hint=str(issue.get("level") or ""),
     )
     return ParseResult(events=[alert])
 
@@ -128,6 +127,5 @@ def _metric_alert(payload: dict, action: str, errors: Errors) -> ParseResult:
         name=str(rule.get("name") or title),
         description=str(payload.get("description_text") or ""),
         links=links(link(payload.get("web_url"), "Sentry metric alert")),
-        severity_hint="critical" if action == "critical" else "warning",
     )
     return ParseResult(events=[alert])
