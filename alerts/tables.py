@@ -4,8 +4,8 @@ from django.template.loader import render_to_string
 from .models import Alert, Delivery, Integration, RejectedDelivery
 
 
-def _time(value):
-    return render_to_string("incidents/_time.html", {"value": value, "relative": True})
+def _time(value, relative=True):
+    return render_to_string("incidents/_time.html", {"value": value, "relative": relative})
 
 
 class AlertTable(tables.Table):
@@ -17,7 +17,6 @@ class AlertTable(tables.Table):
     status = tables.Column()
     severity = tables.Column(order_by=("severity__level",))
     title = tables.Column()
-    source = tables.Column(verbose_name="Source")
     integration = tables.Column(order_by=("integration__name",))
     rule = tables.Column(order_by=("rule__name",), verbose_name="Alert rule", default="—")
     service = tables.Column(default="—")
@@ -35,7 +34,6 @@ class AlertTable(tables.Table):
             "status",
             "severity",
             "title",
-            "source",
             "integration",
             "rule",
             "service",
@@ -48,6 +46,10 @@ class AlertTable(tables.Table):
         order_by = ("-last_seen_at",)
         attrs = {"class": "data-table"}
 
+    def __init__(self, *args, can_mark: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.can_mark = can_mark
+
     def render_status(self, record):
         return render_to_string("alerts/_status_badge.html", {"alert": record})
 
@@ -56,9 +58,6 @@ class AlertTable(tables.Table):
 
     def render_title(self, record):
         return render_to_string("alerts/_alert_title.html", {"alert": record})
-
-    def render_source(self, record):
-        return record.get_source_display()
 
     def render_integration(self, record):
         return render_to_string(
@@ -69,7 +68,7 @@ class AlertTable(tables.Table):
         return render_to_string("alerts/_incident_link.html", {"incident": record.incident})
 
     def render_first_seen_at(self, value):
-        return _time(value)
+        return _time(value, relative=False)
 
     def render_last_seen_at(self, value):
         return _time(value)
@@ -78,7 +77,9 @@ class AlertTable(tables.Table):
         return render_to_string("alerts/_repeats.html", {"alert": record})
 
     def render_feedback(self, record):
-        return render_to_string("alerts/_feedback_cell.html", {"alert": record})
+        return render_to_string(
+            "alerts/_feedback_cell.html", {"alert": record, "can_mark": self.can_mark}
+        )
 
 
 class IntegrationTable(tables.Table):

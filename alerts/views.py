@@ -79,7 +79,8 @@ def webhook(request, kind: str, token: str = ""):
 def _inbox_context(request, params: QueryDict, mark_form: AlertMarkForm) -> dict:
     alert_filter = AlertFilter(params, queryset=selectors.alert_list(user=request.user))
     alerts = alert_filter.qs
-    table = AlertTable(alerts, request=request)
+    can_mark = request.user.has_perm("alerts.mark_alert")
+    table = AlertTable(alerts, request=request, can_mark=can_mark)
     RequestConfig(request, paginate={"per_page": INBOX_PAGE_SIZE}).configure(table)
     query = params.urlencode()
     return {
@@ -89,7 +90,7 @@ def _inbox_context(request, params: QueryDict, mark_form: AlertMarkForm) -> dict
         "noisiest": selectors.rule_noisiest_list(alerts=alerts),
         "export_url": reverse("alerts:export") + (f"?{query}" if query else ""),
         "current_url": request.get_full_path(),
-        "can_mark": request.user.has_perm("alerts.mark_alert"),
+        "can_mark": can_mark,
         "zone_name": zone_name(),
     }
 
