@@ -60,9 +60,7 @@ class AlertTable(tables.Table):
         return render_to_string("alerts/_alert_title.html", {"alert": record})
 
     def render_integration(self, record):
-        return render_to_string(
-            "alerts/_integration_link.html", {"integration": record.integration}
-        )
+        return render_to_string("alerts/_integration_link.html", {"alert": record})
 
     def render_incident(self, record):
         return render_to_string("alerts/_incident_link.html", {"incident": record.incident})
