@@ -9,6 +9,7 @@ import datetime
 import logging
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -250,9 +251,13 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
         alert, outcome = _alert_apply(context, event)
         if alert is not None:
             applied.append((alert, outcome))
-    new_alerts = [alert for alert, outcome in applied if outcome == CREATED]
-    for alert in sorted(new_alerts, key=lambda item: _group_key(integration, item) or ""):
-        _incident_link(context, alert)
+    groups = defaultdict(list)
+    for alert, outcome in applied:
+        rule = alert.rule
+        if outcome == CREATED and rule is not None and rule.declares_incident:
+            groups[_group_key(integration, alert)].append(alert)
+    for key in sorted(groups):
+        _incident_link(context, key, groups[key])
     for alert, outcome in sorted(applied, key=lambda pair: pair[0].incident_id or 0):
         if outcome == RESOLVED:
             _alert_resolve_record(context, alert)
@@ -409,34 +414,46 @@ def _group_key(integration: Integration, alert: Alert) -> str | None:
     return "|".join(parts)[:255]
 
 
-def _incident_link(context: _Context, alert: Alert) -> None:
-    """Open an incident for a new firing alert, or join the open one of its group."""
-    rule = alert.rule
-    if rule is None or not rule.declares_incident or alert.status != AlertStatus.FIRING:
-        return
-    key = _group_key(context.integration, alert)
-    group, _ = AlertGroup.objects.get_or_create(key=key, defaults={"rule": rule})
+def _incident_link(context: _Context, key: str, alerts: list[Alert]) -> None:
+    """Open an incident for a group's new firing alerts, or join the group's open one.
+
+    A delivery's alerts of one group are linked together, with one timeline entry, so a storm
+    of alerts adds one entry per delivery rather than one per alert.
+    """
+    first = alerts[0]
+    group, _ = AlertGroup.objects.get_or_create(key=key, defaults={"rule": first.rule})
     group = AlertGroup.objects.select_for_update().get(pk=group.pk)
     incident = (
         Incident.objects.filter(pk=group.incident_id, resolved_at__isnull=True).first()
         if group.incident_id
         else None
     )
+    joined = alerts
     if incident is None:
-        incident = _incident_declare(context, alert)
+        incident = _incident_declare(context, first)
         group.incident = incident
         group.save(update_fields=["incident", "updated_at"])
-    else:
+        joined = alerts[1:]
+    if joined:
+        count = len(joined)
         timeline_entry_add(
             incident=incident,
             kind=TimelineEntry.Kind.SYSTEM,
             source=Source.WEBHOOK,
-            message=f"Alert joined from {context.integration.name}: {alert.title}",
-            details={"alert": alert.pk, "rule": rule.name, "group": key},
+            message=f"{count} alert{'' if count == 1 else 's'} joined from "
+            f"{context.integration.name}: {joined[0].title}",
+            details={
+                "alerts": [alert.pk for alert in joined],
+                "rule": first.rule.name,
+                "group": key,
+            },
         )
-    alert.group, alert.incident = group, incident
-    alert.save(update_fields=["group", "incident", "updated_at"])
-    _alert_received_tick(context, alert, incident)
+    Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(
+        group=group, incident=incident
+    )
+    for alert in alerts:
+        alert.group, alert.incident = group, incident
+    _alert_received_tick(context, first, incident)
 
 
 def _matrix_cell_for(severity: Severity) -> tuple[str, str]:

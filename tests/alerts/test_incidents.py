@@ -112,7 +112,7 @@ def test_same_service_and_rule_join_open_incident(post, declared):
     incident = Incident.objects.get()
     assert set(Alert.objects.values_list("incident", flat=True)) == {incident.pk}
     assert declared == [incident.pk]
-    assert incident.timeline.filter(message__startswith="Alert joined").count() == 1
+    assert incident.timeline.filter(message__startswith="1 alert joined").count() == 1
 
 
 def test_other_service_opens_other_incident(post):
@@ -143,6 +143,8 @@ def test_storm_pages_once(post, declared):
     assert Alert.objects.count() == 40
     assert Incident.objects.count() == 1
     assert len(declared) == 1
+    joined = Incident.objects.get().timeline.filter(message__startswith="39 alerts joined")
+    assert joined.count() == 1
 
 
 def test_resolve_recorded_on_timeline_only(post):
