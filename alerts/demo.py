@@ -76,5 +76,5 @@ def demo_data_load() -> bool:
         )
     for kind, _, _, file_name in DEMO_INTEGRATIONS:
         response = demo_alert_post(kind, file_name)
-        logger.info("Demo %s alert answered %s", kind, response.status)
+        logger.info("Demo %s alert got status %s", kind, response.status)
     return True

@@ -1,4 +1,4 @@
-"""Decide the answer to one webhook request, in the order senders need.
+"""Decide the response to one webhook request, checking in the order senders need.
 
 The checks run cheapest first: token (401), content type (415), size (413), storm limit (503),
 payload (400). Only then is the delivery stored and processed. Alertmanager and Datadog treat every

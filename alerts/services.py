@@ -184,8 +184,10 @@ class _Context:
         """Return the most severe rule that matches the event under the integration's mode."""
         for rule in self.rules:
             if self.integration.match_mode == MatchMode.LABELS:
-                wanted = rule.match_labels or {}
-                if wanted and all(event.labels.get(k) == str(v) for k, v in wanted.items()):
+                expected_labels = rule.match_labels or {}
+                if expected_labels and all(
+                    event.labels.get(name) == str(value) for name, value in expected_labels.items()
+                ):
                     return rule
             elif event.name and event.name.lower() in {n.lower() for n in rule.match_names}:
                 return rule

@@ -31,7 +31,7 @@ INTEGRATION_ROWS = 25
 
 
 def json_only(view):
-    """Answer every outcome of a webhook view with JSON, and any unexpected error with 503.
+    """Return JSON for every outcome of a webhook view, and a 503 for any unexpected error.
 
     Senders retry a 5xx, so an error the portal did not foresee becomes a retry rather than a lost
     alert; Django's HTML error pages never reach a sender.

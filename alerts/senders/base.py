@@ -1,7 +1,7 @@
 """What every sender's parser returns, and the checks they share.
 
 A parser validates the whole body first and raises `PayloadError` with one message per bad field,
-keyed by its path (`alerts[0].startsAt`), so the sender learns everything wrong in one answer.
+keyed by its path (`alerts[0].startsAt`), so the sender learns everything wrong in one response.
 Parsers are pure: they read the body and headers and touch no database, so processing can parse a
 stored delivery again and get the same events.
 """
@@ -35,10 +35,10 @@ class AlertEvent:
     labels: dict = field(default_factory=dict)
     annotations: dict = field(default_factory=dict)
     links: list = field(default_factory=list)
-    # When the condition began, as the sender says; None when the sender does not say.
+    # When the condition began, as the sender reports it; None when the sender omits it.
     starts_at: datetime.datetime | None = None
     ends_at: datetime.datetime | None = None
-    # When this report was made (a resolve's time for the generic format), if the sender says.
+    # When this report was made (a resolve's time for the generic format), if the sender sends it.
     occurred_at: datetime.datetime | None = None
     # A severity the sender's format defines (generic, Events API v2, a Sentry alert setting);
     # it applies only when no alert rule matches. Conventions such as a severity label do not count.
@@ -49,7 +49,7 @@ class AlertEvent:
 class ParseResult:
     events: list[AlertEvent] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # Extra fields for the 202 answer, such as the dedup key Events API v2 callers expect.
+    # Extra fields for the 202 response, such as the dedup key Events API v2 callers expect.
     response: dict = field(default_factory=dict)
     # For SNS: the message type, topic and the address that confirms a subscription.
     sns: dict | None = None

@@ -3,6 +3,9 @@
 SNS posts its own envelope as text/plain JSON: a SubscriptionConfirmation first, whose
 SubscribeURL must be fetched to start deliveries, then Notifications whose Message is the alarm
 as a JSON string.
+
+NOTE: SNS message signatures (Signature, SigningCertURL) are not verified; the token in the
+address is what authenticates a request.
 """
 
 import json
