@@ -8,6 +8,8 @@ VIEWER_PERMISSIONS = [
     "incidents.view_incident",
     "runbooks.view_runbook",
     "oncall.view_rotation",
+    "alerts.view_alert",
+    "alerts.view_integration",
 ]
 RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
@@ -17,6 +19,7 @@ RESPONDER_PERMISSIONS = [
     # Responders are the people on call, so they may cover each other's shifts.
     "oncall.add_override",
     "paging.escalate_incident",
+    "alerts.mark_alert",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -61,6 +64,7 @@ ADMIN_APPS = [
     "paging",
     "communications",
     "chatops",
+    "alerts",
     "django_celery_beat",
     "auth",
 ]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "paging",
     "communications",
     "chatops",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # can change them later. Each entry maps a task name to {"schedule": seconds between runs, or a
 # dict of crontab fields such as {"minute": "0", "hour": "8", "day_of_week": "1"}, "why": reason}.
 CELERY_BEAT_DEFAULTS = {
+    "alerts.delivery_sweep_task": {
+        "schedule": 60,
+        "why": "Process alert deliveries left pending when processing in the request failed.",
+    },
     "notifications.message_sweep": {
         "schedule": 30,
         "why": "Send retries when due, and messages whose delivery task was lost.",
@@ -250,6 +255,16 @@ STATUS_PAGE_TITLE = env.str("STATUS_PAGE_TITLE", default="ARKA Engine status")
 
 # Redis outside Celery (locks, cache checks); the tests that need it read this too.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# Alert webhooks. An SNS SubscribeURL is fetched only when the whole address matches this pattern
+# (by default https on a host under amazonaws.com), so a forged SubscriptionConfirmation cannot
+# make the portal request an arbitrary address.
+ALERTS_SNS_SUBSCRIBE_URL_PATTERN = env.str(
+    "ALERTS_SNS_SUBSCRIBE_URL_PATTERN", default=r"^https://[a-z0-9.-]+\.amazonaws\.com/"
+)
+# Seconds a sender is told to wait (Retry-After) when an integration is past its storm limit or
+# the database is unavailable.
+ALERTS_RETRY_AFTER_SECONDS = env.int("ALERTS_RETRY_AFTER_SECONDS", default=30)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "data-table"}

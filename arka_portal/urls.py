@@ -13,5 +13,6 @@ urlpatterns = [
     path("paging/", include("paging.urls")),
     path("", include("communications.urls")),
     path("slack/", include("chatops.urls")),
+    path("", include("alerts.urls")),
     path("", include("incidents.urls")),
 ]

@@ -68,12 +68,15 @@ def runbook_for_incident_list(
 
 
 def incident_alert_rule_names(incident: Incident) -> list[str]:
-    """Return the names of the alert rules whose alerts opened or joined the incident.
+    """Return the names of the alert rules whose alerts opened or joined the incident."""
+    from alerts.models import AlertRule
 
-    TODO: read them from the alerts app once it is merged; until then matching on the incident
-    page uses the incident's services only.
-    """
-    return []
+    return list(
+        AlertRule.objects.filter(alerts__incident=incident)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()
+    )
 
 
 def runbook_step_run_list(*, incident: Incident) -> QuerySet[RunbookStepRun]:

@@ -19,6 +19,7 @@ POLICY_APPS = [
     "security",
     "runbooks",
     "communications",
+    "alerts",
 ]
 
 

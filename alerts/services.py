@@ -1,0 +1,599 @@
+"""Writes of the alerts app: storing deliveries, turning them into alerts, and alerts into incidents.
+
+A delivery is stored in its own transaction before anything is derived from it, so an accepted
+request is never lost. `delivery_process` then runs once per delivery (a row lock claims it and
+its status records that it ran), from the request or later from a Celery task.
+"""
+
+import datetime
+import logging
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from incidents.models import (
+    ChecklistItem,
+    Incident,
+    Level,
+    Phase,
+    Service,
+    Severity,
+    SeverityMatrixCell,
+    Source,
+    TimelineEntry,
+)
+from incidents.services import (
+    checklist_item_tick,
+    incident_acknowledge,
+    incident_declare,
+    timeline_entry_add,
+)
+
+from .models import (
+    Alert,
+    AlertGroup,
+    AlertRule,
+    AlertStatus,
+    Delivery,
+    Feedback,
+    Integration,
+    MatchMode,
+    RejectedDelivery,
+    SnsSubscription,
+)
+from .senders import AlertEvent, PayloadError, parse
+
+logger = logging.getLogger(__name__)
+
+# The Detection checklist item that an alert ticks, found by the start of its text in the policy.
+ALERT_RECEIVED_ITEM_PREFIX = "Alert received"
+# After this many failed attempts a delivery is marked failed and no longer retried.
+MAX_PROCESS_ATTEMPTS = 5
+# Headers that carry credentials are never stored with a delivery.
+CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
+BODY_EXCERPT_LENGTH = 2000
+SNS_CONFIRM_TIMEOUT_SECONDS = 10
+_LEVEL_ORDER = [Level.HIGH, Level.MEDIUM, Level.LOW]
+
+
+def _require_permission(actor, permission: str) -> None:
+    if actor is None:
+        return
+    if not actor.is_active or not actor.has_perm(permission):
+        raise PermissionDenied(
+            f"{actor.get_username()} lacks the permission {permission!r}; "
+            "ask an admin to add you to a group that has it."
+        )
+
+
+# Integrations ------------------------------------------------------------------------------------
+
+
+def integration_create(
+    *, actor, kind: str, name: str, default_severity: Severity, token: str = "", **fields
+) -> tuple[Integration, str]:
+    """Create an integration and return it with its token, which is stored only as a hash."""
+    _require_permission(actor, "alerts.add_integration")
+    token = token or secrets.token_urlsafe(32)
+    integration = Integration(kind=kind, name=name, default_severity=default_severity, **fields)
+    integration.token_set(token)
+    integration.full_clean()
+    integration.save()
+    logger.info("Created alert integration %s kind=%s", integration.pk, kind)
+    return integration, token
+
+
+def integration_token_rotate(*, actor, integration: Integration) -> str:
+    """Give the integration a new random token and return it; the old token stops working."""
+    _require_permission(actor, "alerts.change_integration")
+    token = secrets.token_urlsafe(32)
+    integration.token_set(token)
+    integration.save(update_fields=["token_hash", "token_hint", "updated_at"])
+    logger.info("Rotated the token of alert integration %s", integration.pk)
+    return token
+
+
+# Receiving ---------------------------------------------------------------------------------------
+
+
+def headers_without_credentials(headers: dict) -> dict:
+    return {name: value for name, value in headers.items() if name not in CREDENTIAL_HEADERS}
+
+
+@transaction.atomic
+def delivery_store(
+    *,
+    integration: Integration,
+    content_type: str,
+    headers: dict,
+    body: bytes,
+    remote_addr: str | None,
+) -> Delivery:
+    """Store an accepted request body and its headers, before any processing."""
+    return Delivery.objects.create(
+        integration=integration,
+        received_at=timezone.now(),
+        content_type=content_type[:100],
+        headers=headers_without_credentials(headers),
+        body=body.decode("utf-8"),
+        remote_addr=remote_addr or None,
+    )
+
+
+def rejected_delivery_record(
+    *,
+    kind: str,
+    integration: Integration | None,
+    status_code: int,
+    reason: str,
+    errors: dict | None = None,
+    body: bytes = b"",
+    remote_addr: str | None = None,
+) -> RejectedDelivery:
+    """Record why a request was rejected; its body is kept only as a short excerpt."""
+    rejected = RejectedDelivery.objects.create(
+        integration=integration,
+        kind=kind,
+        received_at=timezone.now(),
+        status_code=status_code,
+        reason=reason,
+        errors=errors or {},
+        body_excerpt=body[:BODY_EXCERPT_LENGTH].decode("utf-8", errors="replace"),
+        remote_addr=remote_addr or None,
+    )
+    logger.info(
+        "Rejected alert delivery kind=%s integration=%s status=%s: %s",
+        kind,
+        integration.pk if integration else None,
+        status_code,
+        reason,
+    )
+    return rejected
+
+
+# Processing --------------------------------------------------------------------------------------
+
+CREATED, REPEATED, RESOLVED, ACKNOWLEDGED, IGNORED = (
+    "created",
+    "repeated",
+    "resolved",
+    "acknowledged",
+    "ignored",
+)
+
+
+@dataclass
+class _Context:
+    delivery: Delivery
+    integration: Integration
+    now: datetime.datetime
+    rules: list[AlertRule]
+    severities: dict[str, Severity]
+    notes: list[str] = field(default_factory=list)
+
+    def rule_for(self, event: AlertEvent) -> AlertRule | None:
+        """Return the most severe rule that matches the event under the integration's mode."""
+        for rule in self.rules:
+            if self.integration.match_mode == MatchMode.LABELS:
+                expected_labels = rule.match_labels or {}
+                if expected_labels and all(
+                    event.labels.get(name) == str(value) for name, value in expected_labels.items()
+                ):
+                    return rule
+            elif event.name and event.name.lower() in {n.lower() for n in rule.match_names}:
+                return rule
+        return None
+
+    def severity_for(self, event: AlertEvent, rule: AlertRule | None) -> Severity:
+        if rule is not None:
+            return rule.severity
+        hint = event.severity_hint.strip()
+        key = hint if hint in self.severities else self.integration.severity_map.get(hint.lower())
+        return self.severities.get(key) or self.integration.default_severity
+
+
+def delivery_process(*, delivery_id: int) -> list[int]:
+    """Turn a stored delivery into alerts and incidents, once; returns the ids of its alerts.
+
+    A delivery already processed, or being processed by someone else, is left alone. A failure
+    rolls back everything the attempt wrote, counts the attempt and re-raises.
+    """
+    try:
+        alert_ids, subscription_id = _delivery_process(delivery_id)
+    except Exception as error:
+        _delivery_failure_record(delivery_id, error)
+        raise
+    if subscription_id is not None:
+        sns_subscription_confirm(subscription_id=subscription_id)
+    return alert_ids
+
+
+@transaction.atomic
+def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
+    delivery = (
+        # Only the delivery row is locked: locking its integration too would make concurrent
+        # deliveries of one integration skip each other.
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("integration__default_severity")
+        .filter(pk=delivery_id, status=Delivery.Status.PENDING)
+        .first()
+    )
+    if delivery is None:
+        logger.info("Delivery %s is processed or claimed already; skipped", delivery_id)
+        return [], None
+    integration = delivery.integration
+    context = _Context(
+        delivery=delivery,
+        integration=integration,
+        now=timezone.now(),
+        rules=list(AlertRule.objects.select_related("severity").order_by("severity__level", "id")),
+        severities={severity.key: severity for severity in Severity.objects.all()},
+    )
+    try:
+        result = parse(integration.kind, delivery.body.encode("utf-8"), delivery.headers)
+    except PayloadError as error:
+        # The body passed the same parser before it was stored; only a parser change gets here.
+        _delivery_finish(delivery, status=Delivery.Status.FAILED, alerts=[], notes=[str(error)])
+        return [], None
+    context.notes.extend(result.notes)
+
+    # Rows are locked in a fixed order (alerts by identity, then groups by key, then incidents),
+    # so two deliveries that share alerts or groups wait for each other instead of deadlocking.
+    applied = []
+    for event in sorted(result.events, key=lambda item: item.identity):
+        alert, outcome = _alert_apply(context, event)
+        if alert is not None:
+            applied.append((alert, outcome))
+    groups = defaultdict(list)
+    for alert, outcome in applied:
+        rule = alert.rule
+        if outcome == CREATED and rule is not None and rule.declares_incident:
+            groups[_group_key(integration, alert)].append(alert)
+    for key in sorted(groups):
+        _incident_link(context, key, groups[key])
+    for alert, outcome in sorted(applied, key=lambda pair: pair[0].incident_id or 0):
+        if outcome == RESOLVED:
+            _alert_resolve_record(context, alert)
+        elif outcome == ACKNOWLEDGED:
+            _alert_acknowledge_record(alert)
+
+    subscription_id = None
+    if result.sns and result.sns["type"] == "SubscriptionConfirmation":
+        subscription_id = _sns_subscription_request(context, result.sns).pk
+    alerts = [alert for alert, _ in applied]
+    _delivery_finish(delivery, status=Delivery.Status.PROCESSED, alerts=alerts, notes=context.notes)
+    logger.info(
+        "Processed delivery %s of integration %s: %s alerts",
+        delivery.pk,
+        integration.pk,
+        len(alerts),
+    )
+    return sorted({alert.pk for alert in alerts}), subscription_id
+
+
+def _delivery_finish(delivery: Delivery, *, status: str, alerts: list, notes: list[str]) -> None:
+    delivery.status = status
+    delivery.processed_at = timezone.now()
+    delivery.alert_count = len({alert.pk for alert in alerts})
+    delivery.notes = notes
+    delivery.attempts += 1
+    delivery.save(update_fields=["status", "processed_at", "alert_count", "notes", "attempts"])
+
+
+def _delivery_failure_record(delivery_id: int, error: Exception) -> None:
+    logger.warning("Processing delivery %s failed", delivery_id, exc_info=error)
+    pending = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING)
+    pending.update(attempts=F("attempts") + 1, error=f"{type(error).__name__}: {error}"[:2000])
+    pending.filter(attempts__gte=MAX_PROCESS_ATTEMPTS).update(status=Delivery.Status.FAILED)
+
+
+def _latest_locked(integration: Integration, identity: str) -> Alert | None:
+    return (
+        Alert.objects.select_for_update()
+        .filter(integration=integration, identity=identity)
+        .order_by("-occurrence")
+        .first()
+    )
+
+
+def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, str]:
+    """Apply one event to the stored alert of its identity, with that row locked."""
+    latest = _latest_locked(context.integration, event.identity)
+    if latest is None:
+        if event.status != AlertStatus.FIRING:
+            context.notes.append(
+                f"{event.status.capitalize()} for unknown alert {event.identity!r}: nothing to change."
+            )
+            return None, IGNORED
+        return _occurrence_create(context, event, occurrence=1)
+
+    if latest.status == AlertStatus.RESOLVED:
+        if event.status != AlertStatus.FIRING:
+            context.notes.append(f"Alert {latest.pk} is already resolved: nothing to change.")
+            return latest, IGNORED
+        if event.starts_at is not None and event.starts_at <= latest.starts_at:
+            context.notes.append(
+                f"Firing for alert {latest.pk} that started {event.starts_at.isoformat()} is "
+                "older than its resolve: kept resolved."
+            )
+            return latest, IGNORED
+        return _occurrence_create(context, event, occurrence=latest.occurrence + 1)
+
+    if event.status == AlertStatus.FIRING:
+        _alert_repeat(context, latest, event)
+        return latest, REPEATED
+    if event.status == AlertStatus.ACKNOWLEDGED:
+        if latest.status == AlertStatus.ACKNOWLEDGED:
+            return latest, IGNORED
+        latest.status = AlertStatus.ACKNOWLEDGED
+        _alert_seen(context, latest, ["status"])
+        return latest, ACKNOWLEDGED
+    return _alert_resolve(context, latest, event)
+
+
+def _occurrence_create(context: _Context, event: AlertEvent, *, occurrence: int):
+    rule = context.rule_for(event)
+    now = context.now
+    alert = Alert(
+        integration=context.integration,
+        source=context.integration.kind,
+        identity=event.identity,
+        occurrence=occurrence,
+        status=event.status,
+        name=event.name[:255],
+        title=event.title[:255],
+        description=event.description,
+        service=event.service[:100],
+        severity=context.severity_for(event, rule),
+        rule=rule,
+        labels=event.labels,
+        annotations=event.annotations,
+        links=event.links,
+        starts_at=event.starts_at or event.occurred_at or now,
+        ends_at=event.ends_at,
+        first_seen_at=now,
+        last_seen_at=now,
+        last_delivery=context.delivery,
+    )
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError:
+        # Another delivery stored this occurrence first; apply the event to its row instead.
+        logger.info("Alert %s occurrence %s exists already", event.identity, occurrence)
+        return _alert_apply(context, event)
+    return alert, CREATED
+
+
+def _alert_seen(context: _Context, alert: Alert, fields: list[str]) -> None:
+    alert.last_seen_at = max(context.now, alert.first_seen_at)
+    alert.last_delivery = context.delivery
+    alert.save(update_fields=[*fields, "last_seen_at", "last_delivery", "updated_at"])
+
+
+def _alert_repeat(context: _Context, alert: Alert, event: AlertEvent) -> None:
+    alert.repeat_count += 1
+    alert.title = event.title[:255] or alert.title
+    alert.description = event.description or alert.description
+    alert.labels = event.labels or alert.labels
+    alert.annotations = event.annotations or alert.annotations
+    alert.links = event.links or alert.links
+    fields = ["repeat_count", "title", "description", "labels", "annotations", "links"]
+    _alert_seen(context, alert, fields)
+
+
+def _alert_resolve(context: _Context, alert: Alert, event: AlertEvent):
+    older_occurrence = event.starts_at is not None and event.starts_at < alert.starts_at
+    if older_occurrence or (event.occurred_at is not None and event.occurred_at < alert.starts_at):
+        context.notes.append(
+            f"Resolve for alert {alert.pk} is older than its current firing: kept open."
+        )
+        return alert, IGNORED
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_at = context.now
+    alert.ends_at = event.ends_at or event.occurred_at or context.now
+    _alert_seen(context, alert, ["status", "resolved_at", "ends_at"])
+    return alert, RESOLVED
+
+
+def _group_key(integration: Integration, alert: Alert) -> str | None:
+    """Return the key of the incident group: the rule plus the integration's grouping labels."""
+    if alert.rule is None:
+        return None
+    parts = [alert.rule.name]
+    for label in integration.grouping_labels():
+        value = alert.labels.get(label) or (alert.service if label == "service" else "")
+        parts.append(f"{label}={value}")
+    return "|".join(parts)[:255]
+
+
+def _incident_link(context: _Context, key: str, alerts: list[Alert]) -> None:
+    """Open an incident for a group's new firing alerts, or join the group's open one.
+
+    A delivery's alerts of one group are linked together, with one timeline entry, so a storm
+    of alerts adds one entry per delivery rather than one per alert.
+    """
+    first = alerts[0]
+    group, _ = AlertGroup.objects.get_or_create(key=key, defaults={"rule": first.rule})
+    group = AlertGroup.objects.select_for_update().get(pk=group.pk)
+    incident = (
+        Incident.objects.filter(pk=group.incident_id, resolved_at__isnull=True).first()
+        if group.incident_id
+        else None
+    )
+    joined = alerts
+    if incident is None:
+        incident = _incident_declare(context, first)
+        group.incident = incident
+        group.save(update_fields=["incident", "updated_at"])
+        joined = alerts[1:]
+    if joined:
+        count = len(joined)
+        timeline_entry_add(
+            incident=incident,
+            kind=TimelineEntry.Kind.SYSTEM,
+            source=Source.WEBHOOK,
+            message=f"{count} alert{'' if count == 1 else 's'} joined from "
+            f"{context.integration.name}: {joined[0].title}",
+            details={
+                "alerts": [alert.pk for alert in joined],
+                "rule": first.rule.name,
+                "group": key,
+            },
+        )
+    Alert.objects.filter(pk__in=[alert.pk for alert in alerts]).update(
+        group=group, incident=incident
+    )
+    for alert in alerts:
+        alert.group, alert.incident = group, incident
+    _alert_received_tick(context, first, incident)
+
+
+def _matrix_cell_for(severity: Severity) -> tuple[str, str]:
+    """Return the impact and urgency whose matrix cell suggests this severity, highest first."""
+    cells = list(SeverityMatrixCell.objects.filter(severity=severity))
+    if not cells:
+        return Level.HIGH, Level.HIGH
+    cell = min(cells, key=lambda c: (_LEVEL_ORDER.index(c.impact), _LEVEL_ORDER.index(c.urgency)))
+    return cell.impact, cell.urgency
+
+
+def _incident_declare(context: _Context, alert: Alert) -> Incident:
+    rule = alert.rule
+    severity = rule.severity
+    impact, urgency = _matrix_cell_for(severity)
+    services = []
+    if alert.service:
+        services = Service.objects.filter(Q(slug=alert.service) | Q(name__iexact=alert.service))
+    description = (
+        f"Opened by alert rule {rule.name} ({rule.condition}) from {context.integration.name}."
+    )
+    if alert.description:
+        description += f"\n\n{alert.description}"
+    incident = incident_declare(
+        actor=None,
+        title=alert.title[:200],
+        description=description,
+        impact=impact,
+        urgency=urgency,
+        severity=severity,
+        severity_reason=f"Alert rule {rule.name} ({rule.condition}) sets {severity.key}.",
+        services=services,
+        detected_at=min(alert.starts_at, context.now),
+        source=Source.WEBHOOK,
+    )
+    logger.info("Alert %s declared incident %s under rule %s", alert.pk, incident.pk, rule.name)
+    return incident
+
+
+def _alert_received_tick(context: _Context, alert: Alert, incident: Incident) -> None:
+    item = ChecklistItem.objects.filter(
+        incident=incident,
+        phase=Phase.DETECT,
+        text__istartswith=ALERT_RECEIVED_ITEM_PREFIX,
+        ticked_at__isnull=True,
+    ).first()
+    if item is None:
+        return
+    checklist_item_tick(
+        actor=None,
+        item=item,
+        evidence=f"Alert {alert.pk} from {context.integration.name}: {alert.title}"[:200],
+        source=Source.WEBHOOK,
+    )
+
+
+def _alert_resolve_record(context: _Context, alert: Alert) -> None:
+    """Write a resolve on the incident's timeline; the incident itself stays as it is."""
+    if alert.incident_id is None:
+        return
+    timeline_entry_add(
+        incident=alert.incident,
+        kind=TimelineEntry.Kind.SYSTEM,
+        source=Source.WEBHOOK,
+        message=f"Alert resolved in {context.integration.name}: {alert.title}",
+        details={"alert": alert.pk, "ends_at": alert.ends_at.isoformat()},
+    )
+
+
+def _alert_acknowledge_record(alert: Alert) -> None:
+    """Acknowledge the alert's open incident, which stops its escalation."""
+    if alert.incident_id is None:
+        return
+    incident = alert.incident
+    if incident.is_open and incident.acknowledged_at is None:
+        incident_acknowledge(actor=None, incident=incident, source=Source.WEBHOOK)
+
+
+# SNS ---------------------------------------------------------------------------------------------
+
+
+def _sns_subscription_request(context: _Context, sns: dict) -> SnsSubscription:
+    subscription, _ = SnsSubscription.objects.update_or_create(
+        integration=context.integration,
+        topic_arn=sns["topic_arn"],
+        defaults={
+            "subscribe_url": sns["subscribe_url"],
+            "requested_at": context.now,
+            "confirmed_at": None,
+            "last_error": "",
+        },
+    )
+    return subscription
+
+
+def sns_subscription_confirm(*, subscription_id: int) -> SnsSubscription:
+    """Confirm an SNS subscription by fetching its SubscribeURL, if the address is allowed."""
+    subscription = SnsSubscription.objects.get(pk=subscription_id)
+    url = subscription.subscribe_url
+    if not re.match(settings.ALERTS_SNS_SUBSCRIBE_URL_PATTERN, url):
+        subscription.last_error = (
+            "Not fetched: the SubscribeURL does not match ALERTS_SNS_SUBSCRIBE_URL_PATTERN "
+            f"({settings.ALERTS_SNS_SUBSCRIBE_URL_PATTERN})."
+        )
+        subscription.save(update_fields=["last_error"])
+        logger.warning("SNS subscription %s has a disallowed SubscribeURL", subscription.pk)
+        return subscription
+    try:
+        response = requests.get(url, timeout=SNS_CONFIRM_TIMEOUT_SECONDS, allow_redirects=False)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        subscription.last_error = f"Confirmation failed: {error}"[:2000]
+        subscription.save(update_fields=["last_error"])
+        logger.warning("Confirming SNS subscription %s failed", subscription.pk, exc_info=True)
+        return subscription
+    subscription.confirmed_at = timezone.now()
+    subscription.last_error = ""
+    subscription.save(update_fields=["confirmed_at", "last_error"])
+    logger.info("Confirmed SNS subscription %s", subscription.pk)
+    return subscription
+
+
+# Feedback ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def alert_feedback_mark(*, actor, alerts: Iterable[Alert], feedback: str) -> int:
+    """Mark alerts useful or noisy (an empty value clears the mark); returns how many changed."""
+    _require_permission(actor, "alerts.mark_alert")
+    if feedback and feedback not in Feedback.values:
+        raise ValidationError(
+            {"feedback": f"Unknown mark {feedback!r}; use one of {', '.join(Feedback.values)}."}
+        )
+    ids = [alert.pk for alert in alerts]
+    if not ids:
+        raise ValidationError({"alerts": "Select at least one alert to mark."})
+    return Alert.objects.filter(pk__in=ids).update(
+        feedback=feedback,
+        feedback_by=actor if feedback else None,
+        feedback_at=timezone.now() if feedback else None,
+    )

@@ -1,0 +1,274 @@
+"""Alert ingestion benchmark: the portal under gunicorn on PostgreSQL, fed by concurrent senders.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/arka_bench python -m bench.alerts_ingest
+
+Use a scratch database: the benchmark migrates it, loads the policy and adds its own integrations.
+It posts grouped Alertmanager payloads and single generic events, each body twice (a repeat), from
+several client threads, and prints alerts per second and request latency percentiles. It checks that
+every distinct alert is stored once with the right repeat count. Then it times plain ORM inserts of
+the same number of rows in the same database, so the ratio of the two is meaningful.
+"""
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+ALERTS_PER_GROUP = 10
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _django_setup(env: dict) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _alertmanager_body(run: str, group: int) -> bytes:
+    alerts = []
+    for number in range(ALERTS_PER_GROUP):
+        alerts.append(
+            {
+                "status": "firing",
+                "labels": {
+                    "alertname": "BenchDiskFull",
+                    "instance": f"db-{group}-{number}.bench:9100",
+                    "service": f"bench-{group % 20}",
+                    "alert_rule": "disk_space",
+                },
+                "annotations": {"summary": f"Disk above 85% on db-{group}-{number}"},
+                "startsAt": "2025-06-18T02:41:00.123456789Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "fingerprint": f"{run}-{group:05d}-{number:02d}",
+            }
+        )
+    body = {"version": "4", "status": "firing", "receiver": "bench", "alerts": alerts}
+    return json.dumps(body).encode()
+
+
+def _generic_body(run: str, number: int) -> bytes:
+    body = {
+        "schema": "incident-portal.generic/v1",
+        "source": "bench",
+        "dedup_key": f"{run}/job/{number}",
+        "status": "firing",
+        "severity": "warning",
+        "title": f"Bench job {number} late",
+        "occurred_at": "2025-06-19T06:00:07+0000",
+        "labels": {"job": f"job-{number}"},
+    }
+    return json.dumps(body).encode()
+
+
+def _setup_integrations(run: str):
+    from django.core.management import call_command
+
+    from alerts import services
+    from alerts.models import MatchMode
+    from incidents.models import Severity
+
+    with open(os.devnull, "w") as devnull:
+        call_command("migrate", "--no-input", verbosity=0, stdout=devnull)
+        call_command("load_arka_policy", stdout=devnull)
+    severity = Severity.objects.get(key="SEV-4")
+    tokens = {}
+    for kind in ("alertmanager", "generic"):
+        _, tokens[kind] = services.integration_create(
+            actor=None,
+            kind=kind,
+            name=f"bench {kind} {run}",
+            default_severity=severity,
+            match_mode=MatchMode.LABELS,
+            storm_limit_per_minute=0,
+        )
+    return tokens
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _post_all(base_url: str, requests_to_send: list, concurrency: int) -> tuple[list, list, float]:
+    local = threading.local()
+
+    def send(item):
+        kind, token, body = item
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        started = time.perf_counter()
+        response = local.session.post(
+            f"{base_url}/webhooks/{kind}/",
+            data=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=60,
+        )
+        return response.status_code, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(send, requests_to_send))
+    elapsed = time.perf_counter() - started
+    return [status for status, _ in results], [latency for _, latency in results], elapsed
+
+
+def _wait_until_up(base_url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited before it responded; see its output above.")
+        try:
+            # A GET on a webhook address returns 405 without touching the database.
+            requests.get(f"{base_url}/webhooks/generic/", timeout=5)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not respond within 30 seconds.")
+
+
+def _baseline(count: int, run: str) -> float:
+    """Insert `count` alert rows one by one through the ORM, each in its own transaction."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from alerts import services
+    from alerts.models import Alert
+    from incidents.models import Severity
+
+    severity = Severity.objects.get(key="SEV-4")
+    integration, _ = services.integration_create(
+        actor=None, kind="generic", name=f"bench baseline {run}", default_severity=severity
+    )
+    started = time.perf_counter()
+    for number in range(count):
+        now = timezone.now()
+        with transaction.atomic():
+            Alert.objects.create(
+                integration=integration,
+                source="generic",
+                identity=f"{run}/baseline/{number}",
+                status="firing",
+                title=f"Bench job {number} late",
+                severity=severity,
+                labels={"job": f"job-{number}"},
+                starts_at=now,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=200, help="Alertmanager payloads of 10.")
+    parser.add_argument("--singles", type=int, default=1000, help="Generic single events.")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--concurrency", type=int, default=16, help="Client threads.")
+    args = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        raise SystemExit("Set DATABASE_URL to a scratch PostgreSQL database, such as arka_bench.")
+    env = {
+        "DJANGO_SETTINGS_MODULE": "arka_portal.settings",
+        "SECRET_KEY": "bench-only-secret-key",
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "memory://"),
+    }
+    _django_setup(env)
+    run = f"r{int(time.time())}"
+    tokens = _setup_integrations(run)
+
+    bodies = [("alertmanager", _alertmanager_body(run, group)) for group in range(args.groups)]
+    bodies += [("generic", _generic_body(run, number)) for number in range(args.singles)]
+    to_send = [(kind, tokens[kind], body) for kind, body in bodies] * 2
+    random.Random(7).shuffle(to_send)
+    distinct = args.groups * ALERTS_PER_GROUP + args.singles
+    posted_alerts = 2 * distinct
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "arka_portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        _wait_until_up(base_url, server)
+        statuses, latencies, elapsed = _post_all(base_url, to_send, args.concurrency)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    from django.db.models import Sum
+
+    from alerts.models import Alert, Delivery
+
+    alerts = Alert.objects.filter(integration__name__endswith=run)
+    stored = alerts.count()
+    repeats = alerts.aggregate(total=Sum("repeat_count"))["total"] or 0
+    pending = Delivery.objects.filter(
+        integration__name__endswith=run, status=Delivery.Status.PENDING
+    ).count()
+    baseline = _baseline(distinct, run)
+    rate = posted_alerts / elapsed
+
+    print(
+        f"cpus {os.cpu_count()}, gunicorn workers {args.workers}, client threads {args.concurrency}"
+    )
+    print(
+        f"requests {len(to_send)} ({args.groups * 2} grouped of {ALERTS_PER_GROUP}, "
+        f"{args.singles * 2} single), alerts posted {posted_alerts}, in {elapsed:.2f} s"
+    )
+    print(f"answers: {', '.join(f'{code} x{statuses.count(code)}' for code in set(statuses))}")
+    print(f"ingest: {rate:.0f} alerts/s, {len(to_send) / elapsed:.0f} requests/s")
+    print(
+        f"latency ms: p50 {_percentile(latencies, 0.50) * 1000:.1f}, p95 {_percentile(latencies, 0.95) * 1000:.1f}, p99 {_percentile(latencies, 0.99) * 1000:.1f}, mean {statistics.mean(latencies) * 1000:.1f}"
+    )
+    print(
+        f"stored alerts {stored} (expected {distinct}), repeats {repeats} "
+        f"(expected {distinct}), deliveries still pending {pending}"
+    )
+    print(f"baseline: {baseline:.0f} plain ORM inserts/s; ingest/baseline {rate / baseline:.2f}")
+    ok = stored == distinct and repeats == distinct and pending == 0
+    ok = ok and set(statuses) == {202}
+    print("result: " + ("nothing lost or duplicated" if ok else "MISMATCH: see the counts above"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
