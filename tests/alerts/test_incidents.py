@@ -1,5 +1,6 @@
 """From alert to incident: rules give severity, groups join one open incident, resolves are noted."""
 
+import datetime
 import json
 
 import pytest
@@ -194,3 +195,41 @@ def test_incident_page_lists_alerts(post, client):
     assert response.status_code == 200
     assert "checkout-api 5xx ratio above 5% for 10m" in response.content.decode()
     assert 'id="alerts-heading"' in response.content.decode()
+
+
+def test_sev1_match_starts_sev1_escalation_and_routing(post):
+    from notifications.models import Channel, ContactMethod, Message
+    from tests.oncall.factories import rotation_with
+
+    rotation = rotation_with("priya", start_date=datetime.date(2020, 1, 5))
+    primary = rotation.members.get().user
+    ContactMethod.objects.create(user=primary, channel=Channel.PHONE, address="+4930123456")
+    rule_names_add("error_rate_critical", "CheckoutHighErrorRate")
+    _, token = make_integration("alertmanager")
+
+    post("alertmanager", payload("alertmanager", "01_firing_single.json"), token=token)
+
+    incident = Incident.objects.get()
+    first_step_channels = set(
+        Message.objects.filter(incident=incident, dedup_key__startswith="paging:").values_list(
+            "channel", flat=True
+        )
+    )
+    assert incident.escalation.severity_key == "SEV-1"
+    assert incident.escalation.pages.get().recipient == primary
+    assert first_step_channels == {"pagerduty", "phone", "slack", "email"}
+
+
+def test_latency_alert_incident_shows_latency_runbook(post):
+    from runbooks.selectors import incident_alert_rule_names, runbook_for_incident_list
+
+    rule_names_add("high_latency_warning", "CheckoutHighErrorRate")
+    _, token = make_integration("alertmanager")
+
+    post("alertmanager", payload("alertmanager", "01_firing_single.json"), token=token)
+
+    incident = Incident.objects.get()
+    runbooks = runbook_for_incident_list(
+        incident, alert_rule_names=incident_alert_rule_names(incident)
+    )
+    assert [runbook.title for runbook in runbooks][:1] == ["API High Latency"]
