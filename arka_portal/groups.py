@@ -6,11 +6,13 @@ every other group works only through the portal's pages.
 
 VIEWER_PERMISSIONS = [
     "incidents.view_incident",
+    "postmortems.view_postmortem",
 ]
 RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
+    "postmortems.write_postmortem",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -18,6 +20,7 @@ COMMANDER_PERMISSIONS = [
 ]
 MANAGER_PERMISSIONS = [
     *COMMANDER_PERMISSIONS,
+    "postmortems.manage_action_items",
 ]
 
 GROUP_PERMISSIONS = {

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from postmortems.schedule import weekly_review_crontab
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ARKA_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -169,7 +171,21 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The periodic tasks, written to django-celery-beat's tables by `load_arka_policy` so an admin
 # can change them later. Each entry: task name -> (seconds between runs or a crontab dict, why).
-CELERY_BEAT_DEFAULTS = {}
+CELERY_BEAT_DEFAULTS = {
+    "postmortems.weekly_review_task": {
+        "schedule": weekly_review_crontab(),
+        "why": "Start the week's review of open action items and email the digests; the "
+        "default day and time come from the policy file.",
+    },
+    "postmortems.postmortem_deadline_sweep_task": {
+        "schedule": 300,
+        "why": "Remind post-mortem authors once when due soon and once when overdue.",
+    },
+    "postmortems.review_digest_sweep_task": {
+        "schedule": 600,
+        "why": "Send weekly digests still pending after a worker stopped mid-way.",
+    },
+}
 # Redis outside Celery (locks, cache checks); the tests that need it read this too.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 

@@ -27,6 +27,9 @@ def incident_phase_changed(*, incident: Incident, previous_phase: str, actor) ->
 
 def incident_resolved(*, incident: Incident, actor) -> None:
     """Run after an incident is resolved (it entered the Resolve phase)."""
+    from postmortems.services import postmortem_create_for_resolved
+
+    postmortem_create_for_resolved(incident=incident)
 
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:
