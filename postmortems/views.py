@@ -432,6 +432,11 @@ def _review_context(request, review, *, bound=None, complete_form=None):
         selectors.weekly_review_entry_list(review=review, user=request.user if mine else None)
     )
     today = selectors.review_today(timezone.now())
+    # One query for the owner choices of every row's form, not one per row.
+    owner_field = ReviewItemForm.base_fields["owner"]
+    owner_choices = [("", owner_field.empty_label)] + [
+        (user.pk, owner_field.label_from_instance(user)) for user in owner_field.queryset.all()
+    ]
     rows = []
     for entry in entries:
         item = entry.item
@@ -442,6 +447,7 @@ def _review_context(request, review, *, bound=None, complete_form=None):
                 initial={"item": item.pk, "owner": item.owner_id, "due_date": item.due_date},
                 prefix=f"item-{item.pk}",
             )
+        form.fields["owner"].choices = owner_choices
         rows.append(
             {"entry": entry, "item": item, "overdue_days": item.overdue_days(today), "form": form}
         )
