@@ -28,11 +28,19 @@ class ActionItemFilter(django_filters.FilterSet):
         queryset=User.objects.filter(is_active=True).order_by("username")
     )
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
-    mine = django_filters.BooleanFilter(
-        method="filter_mine", label="Items of my teams", widget=django_filters.widgets.BooleanWidget
+    mine = django_filters.ChoiceFilter(
+        choices=(("yes", "Only my teams"),),
+        method="filter_mine",
+        label="Teams",
+        empty_label="All teams",
     )
     priority = django_filters.ModelMultipleChoiceFilter(queryset=ActionItemPriority.objects.all())
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue")
+    overdue = django_filters.ChoiceFilter(
+        choices=(("yes", "Overdue only"), ("no", "Not overdue")),
+        method="filter_overdue",
+        label="Overdue",
+        empty_label="Any",
+    )
     severity = django_filters.ModelMultipleChoiceFilter(
         queryset=Severity.objects.all(), field_name="incident__severity", label="Incident severity"
     )
@@ -44,7 +52,9 @@ class ActionItemFilter(django_filters.FilterSet):
 
     class Meta:
         model = ActionItem
-        fields = ["q", "state", "status", "owner", "team", "priority", "overdue", "severity", "due"]
+        fields = [
+            "q", "state", "status", "owner", "team", "mine", "priority", "overdue", "severity", "due"
+        ]  # fmt: skip
 
     def __init__(self, data=None, *args, **kwargs):
         # Closed items are hidden unless asked for, so the page starts with the work left.
@@ -61,10 +71,10 @@ class ActionItemFilter(django_filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         overdue = {"status__in": ActionItem.OPEN_STATUSES, "due_date__lt": self.today()}
-        return queryset.filter(**overdue) if value else queryset.exclude(**overdue)
+        return queryset.filter(**overdue) if value == "yes" else queryset.exclude(**overdue)
 
     def filter_mine(self, queryset, name, value):
-        if not value or self.request is None:
+        if value != "yes" or self.request is None:
             return queryset
         return queryset.filter(team__managers=self.request.user).distinct()
 

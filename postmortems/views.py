@@ -310,6 +310,10 @@ class ActionItemListView(SingleTableMixin, FilterView):
         query["format"] = "csv"
         context["csv_query"] = query.urlencode()
         context["current_query"] = self.request.GET.urlencode()
+        today = selectors.review_today(timezone.now())
+        context["overdue_count"] = self.object_list.filter(
+            status__in=ActionItem.OPEN_STATUSES, due_date__lt=today
+        ).count()
         context["bulk_form"] = BulkStatusForm()
         context["can_manage"] = self.request.user.has_perm(services.MANAGE_PERMISSION)
         context["zone_name"] = zone_name()

@@ -87,7 +87,7 @@ def test_filters_and_csv_return_exactly_filtered_rows(client):
     ActionItemFactory(owner=alice, title="Alice later", due_date=datetime.date(2026, 4, 1))
     ActionItemFactory(owner=bob, title="Bob late", due_date=datetime.date(2026, 3, 2))
     ActionItemFactory(owner=alice, title="Alice done", status=ActionItem.Status.DONE)
-    query = f"?owner={alice.pk}&overdue=true"
+    query = f"?owner={alice.pk}&overdue=yes"
 
     with time_machine.travel(TODAY, tick=False):
         page = client.get(reverse("postmortems:action_items") + query)
