@@ -7,12 +7,14 @@ every other group works only through the portal's pages.
 VIEWER_PERMISSIONS = [
     "incidents.view_incident",
     "postmortems.view_postmortem",
+    "runbooks.view_runbook",
 ]
 RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
     "postmortems.write_postmortem",
+    "runbooks.record_runbookstep",
 ]
 COMMANDER_PERMISSIONS = [
     *RESPONDER_PERMISSIONS,
@@ -22,13 +24,35 @@ MANAGER_PERMISSIONS = [
     *COMMANDER_PERMISSIONS,
     "postmortems.manage_action_items",
 ]
+# Members of this group, and superusers, are the only people who see security incidents at all:
+# `incidents.selectors.incident_list` hides them from everyone else. Its permissions add the
+# security work to whatever the member's other groups allow.
+SECURITY_GROUP = "Security"
+SECURITY_PERMISSIONS = [
+    *RESPONDER_PERMISSIONS,
+    "security.view_securityincident",
+    "security.mark_securityincident",
+    "security.work_securityincident",
+    "security.manage_regulatoryobligation",
+]
 
 GROUP_PERMISSIONS = {
     "Viewers": VIEWER_PERMISSIONS,
     "Responders": RESPONDER_PERMISSIONS,
     "Incident Commanders": COMMANDER_PERMISSIONS,
     "Managers": MANAGER_PERMISSIONS,
+    SECURITY_GROUP: SECURITY_PERMISSIONS,
     # Admins get every permission of the project's apps; see ADMIN_APPS.
     "Admins": COMMANDER_PERMISSIONS,
 }
-ADMIN_APPS = ["incidents", "oncall", "postmortems", "django_celery_beat", "auth"]
+# Admins may edit every row of these apps in the admin, but see security incidents there only
+# when they are also in the Security group.
+ADMIN_APPS = [
+    "incidents",
+    "oncall",
+    "postmortems",
+    "security",
+    "runbooks",
+    "django_celery_beat",
+    "auth",
+]

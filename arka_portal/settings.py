@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "incidents",
     "oncall",
     "postmortems",
+    "notifications",
+    "security",
+    "runbooks",
 ]
 
 MIDDLEWARE = [
@@ -170,22 +173,42 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The periodic tasks, written to django-celery-beat's tables by `load_arka_policy` so an admin
-# can change them later. Each entry: task name -> (seconds between runs or a crontab dict, why).
+# can change them later. Each entry maps a task name to {"schedule": seconds between runs, or a
+# dict of crontab fields such as {"minute": "0", "hour": "8", "day_of_week": "1"}, "why": reason}.
 CELERY_BEAT_DEFAULTS = {
+    "notifications.message_sweep": {
+        "schedule": 30,
+        "why": "Send retries when due, and messages whose delivery task was lost.",
+    },
+    "security.obligation_reminders_sweep_task": {
+        "schedule": 60,
+        "why": "Remind of regulatory notice deadlines at their reminder points and when overdue; "
+        "each reminder is sent once, so a minute late is the worst case.",
+    },
     "postmortems.weekly_review_task": {
         "schedule": weekly_review_crontab(),
-        "why": "Start the week's review of open action items and email the digests; the "
+        "why": "Start the week's review of open action items and queue the digests; the "
         "default day and time come from the policy file.",
     },
     "postmortems.postmortem_deadline_sweep_task": {
         "schedule": 300,
         "why": "Remind post-mortem authors once when due soon and once when overdue.",
     },
-    "postmortems.review_digest_sweep_task": {
-        "schedule": 600,
-        "why": "Send weekly digests still pending after a worker stopped mid-way.",
-    },
 }
+# Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+PAGERDUTY_ROUTING_KEY = env.str("PAGERDUTY_ROUTING_KEY", default="")
+PAGERDUTY_EVENTS_URL = env.str(
+    "PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
+)
+SMS_PROVIDER_URL = env.str("SMS_PROVIDER_URL", default="")
+SMS_PROVIDER_TOKEN = env.str("SMS_PROVIDER_TOKEN", default="")
+PHONE_PROVIDER_URL = env.str("PHONE_PROVIDER_URL", default="")
+PHONE_PROVIDER_TOKEN = env.str("PHONE_PROVIDER_TOKEN", default="")
+# Delivery tries per message, and the first retry delay in seconds, doubled on each retry.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+
 # Redis outside Celery (locks, cache checks); the tests that need it read this too.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 

@@ -8,5 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("oncall/", include("oncall.urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("security/", include("security.urls")),
+    path("runbooks/", include("runbooks.urls")),
     path("", include("incidents.urls")),
 ]

@@ -16,6 +16,7 @@ from .models import (
     StatusUpdateTemplate,
     TimelineEntry,
 )
+from .selectors import incident_list
 
 
 class SeverityCriterionInline(admin.TabularInline):
@@ -131,6 +132,12 @@ class IncidentAdmin(admin.ModelAdmin):
     date_hierarchy = "declared_at"
     inlines = [RoleAssignmentInline, StatusUpdateInline, TimelineEntryInline]
 
+    def get_queryset(self, request):
+        # The change page looks its object up in this queryset too, so a hidden security
+        # incident gives the admin's "not found" page there as well.
+        visible = incident_list(user=request.user).values("pk")
+        return super().get_queryset(request).filter(pk__in=visible)
+
     def has_add_permission(self, request):
         return False
 
@@ -147,6 +154,10 @@ class TimelineEntryAdmin(admin.ModelAdmin):
     list_filter = ["kind", "source"]
     search_fields = ["message"]
     list_select_related = ["incident", "actor"]
+
+    def get_queryset(self, request):
+        visible = incident_list(user=request.user).values("pk")
+        return super().get_queryset(request).filter(incident__in=visible)
 
     def has_add_permission(self, request):
         return False

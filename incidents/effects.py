@@ -15,6 +15,10 @@ def incident_declared(*, incident: Incident, actor) -> None:
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
     """Run after an incident's severity changes."""
+    from security.services import security_minimum_severity_check
+
+    # Raises ValidationError, rolling the change back, below the security class's minimum.
+    security_minimum_severity_check(incident=incident)
 
 
 def incident_acknowledged(*, incident: Incident, actor) -> None:

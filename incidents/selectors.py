@@ -3,8 +3,11 @@
 import datetime
 from collections.abc import Iterable
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.contrib.auth.models import Group
+from django.db.models import Count, Exists, Prefetch, Q, QuerySet
 from django.utils import timezone
+
+from arka_portal.groups import SECURITY_GROUP
 
 from .durations import format_duration
 from .models import (
@@ -65,9 +68,35 @@ def _commander_prefetch() -> Prefetch:
     )
 
 
+def incident_visible_filter(user) -> Q:
+    """Return the condition for the incidents `user` may see, for use inside one query.
+
+    Security incidents (those with a `security.SecurityIncident` row) are visible only to active
+    superusers and active members of the Security group. A user of None or an anonymous user is
+    the public: it sees no security incident. Tasks that must reach every incident query
+    `Incident.objects` themselves.
+    """
+    if user is not None and user.is_active and user.is_superuser:
+        return Q()
+    not_security = Q(security_record__isnull=True)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return not_security
+    # A subquery keeps the group check inside the list query, so list pages stay flat.
+    in_security_group = Group.objects.filter(name=SECURITY_GROUP, user=user)
+    return not_security | Q(Exists(in_security_group))
+
+
 def incident_list(*, user) -> QuerySet[Incident]:
-    """Return the incidents the user may see, ready for list pages (constant query count)."""
-    return Incident.objects.select_related("severity").prefetch_related(_commander_prefetch())
+    """Return the incidents the user may see, ready for list pages (constant query count).
+
+    Every read of incidents for a person starts here, so security incidents stay hidden from
+    everyone outside the Security group in lists, searches, counts, pages, exports and the admin.
+    """
+    return (
+        Incident.objects.filter(incident_visible_filter(user))
+        .select_related("severity")
+        .prefetch_related(_commander_prefetch())
+    )
 
 
 def incident_get(*, user, pk: int) -> Incident:

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from notifications.selectors import message_incident_list
+
 from . import selectors, services
 from .filters import IncidentFilter
 from .forms import (
@@ -203,9 +205,11 @@ def _detail_context(request, incident, bound_forms=None):
         "next_phases": selectors.incident_allowed_next_phases(incident),
         "timeline": selectors.timeline_entry_list(incident=incident),
         "updates": incident.status_updates.select_related("posted_by"),
+        "outbound_messages": message_incident_list(incident=incident),
         "update_templates_json": json.dumps(templates),
         "zone_name": zone_name(),
         "declared_receipt": request.GET.get("declared") == "1",
+        "hide_system": request.GET.get("hide_system") == "1",
         "can_work": request.user.has_perm("incidents.work_incident"),
         "can_command": request.user.has_perm("incidents.command_incident"),
         **forms,

@@ -98,7 +98,7 @@ class ReviewDigestInline(admin.TabularInline):
     model = ReviewDigest
     extra = 0
     can_delete = False
-    fields = ["recipient", "status", "attempts", "sent_at", "last_error"]
+    fields = ["recipient", "message", "created_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -1,13 +1,16 @@
-"""Outbound email of this app, in one place so the transport can change without touching callers."""
+"""Outbound email of this app, queued in the notifications outbox, which sends and retries it."""
 
-from django.conf import settings
-from django.core.mail import send_mail
+from notifications.models import Channel, Message
+from notifications.services import message_queue
 
 
-def email_send(*, recipient, subject: str, body: str) -> None:
-    """Send one plain-text email to a user now; raises OSError (SMTPException) on failure.
-
-    TODO: queue through the notifications app's outbox once it is on main; callers already
-    record each email in their own table before calling this.
-    """
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email], fail_silently=False)
+def email_queue(*, recipient, subject: str, body: str, dedup_key: str, incident=None) -> Message:
+    """Queue one email to a user; the same dedup_key always yields the same single message."""
+    return message_queue(
+        channel=Channel.EMAIL,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        dedup_key=dedup_key,
+        incident=incident,
+    )

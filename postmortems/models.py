@@ -190,7 +190,7 @@ class PostmortemTimelineEntry(models.Model):
 
 
 class PostmortemReminder(models.Model):
-    """A deadline reminder to the author, recorded before it is sent so each goes once."""
+    """A deadline reminder to the author, recorded with its outbox message so each goes once."""
 
     class Kind(models.TextChoices):
         DUE_SOON = "due_soon", "Due soon"
@@ -202,7 +202,9 @@ class PostmortemReminder(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    sent_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "notifications.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -348,22 +350,15 @@ class WeeklyReviewItem(models.Model):
 
 
 class ReviewDigest(models.Model):
-    """The weekly digest email to one recipient, inserted before sending so it goes once."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped (no email address)"
+    """The weekly digest to one recipient, queued in the notifications outbox once."""
 
     review = models.ForeignKey(WeeklyReview, on_delete=models.CASCADE, related_name="digests")
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "notifications.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

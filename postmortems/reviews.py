@@ -1,8 +1,9 @@
 """The weekly review of open action items, its digests, and post-mortem deadline reminders.
 
 "Once per week" and "once per reminder" are database facts: the review's week_start, the digest's
-(review, recipient) and the reminder's (post-mortem, kind, due time) are unique, and each row is
-inserted before anything is sent.
+(review, recipient) and the reminder's (post-mortem, kind, due time) are unique. Each email is
+queued in the notifications outbox in the same transaction as its row, so a row that loses a race
+queues nothing, and the outbox sends after commit.
 """
 
 import datetime
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .delivery import email_send
+from .delivery import email_queue
 from .models import (
     ActionItem,
     Postmortem,
@@ -32,9 +33,6 @@ from .selectors import (
 from .services import MANAGE_PERMISSION, require_permission
 
 logger = logging.getLogger(__name__)
-
-# A digest that failed this many times is marked failed and left for an admin to look at.
-DIGEST_MAX_ATTEMPTS = 5
 
 
 def weekly_review_start(*, now: datetime.datetime | None = None) -> tuple[WeeklyReview, bool]:
@@ -73,60 +71,23 @@ def _review_snapshot(review: WeeklyReview, *, today: datetime.date) -> None:
     for item in items:
         if item.team is not None:
             recipients.update(manager.pk for manager in item.team.managers.all())
-    ReviewDigest.objects.bulk_create(
-        [ReviewDigest(review=review, recipient_id=user_id) for user_id in sorted(recipients)],
-        ignore_conflicts=True,
+    digests = ReviewDigest.objects.bulk_create(
+        [ReviewDigest(review=review, recipient_id=user_id) for user_id in sorted(recipients)]
     )
-
-
-def review_digest_send(*, digest_id: int) -> bool:
-    """Send one pending digest; returns whether it was sent by this call.
-
-    The row lock with skip_locked lets two workers sweep at once without sending twice.
-    """
-    with transaction.atomic():
-        digest = (
-            ReviewDigest.objects.select_for_update(skip_locked=True)
-            .select_related("review", "recipient")
-            .filter(pk=digest_id, status=ReviewDigest.Status.PENDING)
-            .first()
+    for digest in ReviewDigest.objects.filter(pk__in=[d.pk for d in digests]).select_related(
+        "recipient"
+    ):
+        subject, body = _digest_render(review, digest.recipient)
+        digest.message = email_queue(
+            recipient=digest.recipient,
+            subject=subject,
+            body=body,
+            dedup_key=f"postmortems:review-digest:{review.week_start}:{digest.recipient_id}",
         )
-        if digest is None:
-            return False
-        recipient = digest.recipient
-        digest.attempts += 1
-        if not recipient.email:
-            digest.status = ReviewDigest.Status.SKIPPED
-            digest.save(update_fields=["status", "attempts"])
-            logger.info("Skipped digest %s: user %s has no email", digest.pk, recipient.pk)
-            return False
-        subject, body = _digest_render(digest)
-        try:
-            email_send(recipient=recipient, subject=subject, body=body)
-        except OSError as error:
-            digest.last_error = str(error)[:500]
-            if digest.attempts >= DIGEST_MAX_ATTEMPTS:
-                digest.status = ReviewDigest.Status.FAILED
-            digest.save(update_fields=["status", "attempts", "last_error"])
-            logger.warning(
-                "Sending digest %s failed (attempt %s)", digest.pk, digest.attempts, exc_info=True
-            )
-            return False
-        digest.status = ReviewDigest.Status.SENT
-        digest.sent_at = timezone.now()
-        digest.save(update_fields=["status", "attempts", "sent_at"])
-    logger.info("Sent digest %s of %s to user %s", digest.pk, digest.review, recipient.pk)
-    return True
+        digest.save(update_fields=["message"])
 
 
-def review_digest_send_pending() -> int:
-    """Send every pending digest; returns how many this call sent."""
-    pending = ReviewDigest.objects.filter(status=ReviewDigest.Status.PENDING).order_by("pk")
-    return sum(review_digest_send(digest_id=pk) for pk in pending.values_list("pk", flat=True))
-
-
-def _digest_render(digest: ReviewDigest) -> tuple[str, str]:
-    review, recipient = digest.review, digest.recipient
+def _digest_render(review: WeeklyReview, recipient) -> tuple[str, str]:
     entries = list(weekly_review_entry_list(review=review, user=recipient))
     context = {
         "review": review,
@@ -186,26 +147,27 @@ def postmortem_reminder_send(
         except IntegrityError:
             return None
         author = postmortem.author
-        if author is not None and author.email:
+        if author is not None:
             context = {
                 "postmortem": postmortem,
                 "kind": kind,
                 "url": settings.PORTAL_BASE_URL + postmortem.get_absolute_url(),
             }
             label = "overdue" if kind == PostmortemReminder.Kind.OVERDUE else "due soon"
-            email_send(
+            reminder.message = email_queue(
                 recipient=author,
                 subject=f"Post-mortem of {postmortem.incident.reference} is {label}",
                 body=render_to_string("postmortems/email/postmortem_reminder.txt", context),
+                dedup_key=f"postmortems:reminder:{reminder.pk}",
+                incident=postmortem.incident,
             )
-            reminder.sent_at = timezone.now()
-            reminder.save(update_fields=["sent_at"])
-    logger.info("Sent %s reminder for post-mortem %s", kind, postmortem.pk)
+            reminder.save(update_fields=["message"])
+    logger.info("Queued %s reminder for post-mortem %s", kind, postmortem.pk)
     return reminder
 
 
 def postmortem_deadline_sweep(*, now: datetime.datetime | None = None) -> int:
-    """Send the due-soon and overdue reminders that are due; returns how many were sent."""
+    """Queue the due-soon and overdue reminders that are due; returns how many were queued."""
     now = now or timezone.now()
     ids = list(postmortem_due_for_reminder_list(now=now).values_list("pk", flat=True))
     return sum(postmortem_reminder_send(postmortem_id=pk, now=now) is not None for pk in ids)

@@ -13,7 +13,11 @@ WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def weekly_review_crontab(path: Path = POLICY_PATH) -> dict:
-    """Return the policy's weekly review time as django-celery-beat CrontabSchedule fields."""
+    """Return the policy's weekly review time as django-celery-beat CrontabSchedule fields.
+
+    The crontab runs in settings.TIME_ZONE (UTC); a review zone other than UTC in the policy
+    needs the crontab's timezone set to the same zone in the admin.
+    """
     with path.open(encoding="utf-8") as policy_file:
         schedule = yaml.safe_load(policy_file)["weekly_review_schedule"]
     time = datetime.time.fromisoformat(schedule["time"])
@@ -25,5 +29,4 @@ def weekly_review_crontab(path: Path = POLICY_PATH) -> dict:
         "day_of_week": str(cron_weekday),
         "day_of_month": "*",
         "month_of_year": "*",
-        "timezone": schedule["time_zone"],
     }

@@ -42,9 +42,21 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
+def _load_policy():
+    with open(os.devnull, "w") as devnull:
+        call_command("load_arka_policy", stdout=devnull)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the policy once into the test database; each test's rollback keeps it there."""
+    with django_db_blocker.unblock():
+        _load_policy()
+
+
 @pytest.fixture(autouse=True)
 def arka_policy(request):
-    """Load the ARKA policy into the test database for every test that uses the database."""
+    """Make sure the ARKA policy is loaded for every test that uses the database."""
     names = request.fixturenames
     if "transactional_db" in names or "live_server" in names:
         request.getfixturevalue("transactional_db")
@@ -54,6 +66,6 @@ def arka_policy(request):
         return
     from incidents.models import Severity
 
+    # Transactional tests empty the tables when they end, so load the policy again if it is gone.
     if not Severity.objects.exists():
-        with open(os.devnull, "w") as devnull:
-            call_command("load_arka_policy", stdout=devnull)
+        _load_policy()

@@ -16,14 +16,4 @@
       }
     });
   }
-
-  // Fold system entries of the timeline away.
-  const toggle = document.getElementById("hide-system");
-  if (toggle) {
-    toggle.addEventListener("change", () => {
-      document.querySelectorAll(".system-entry").forEach((entry) => {
-        entry.hidden = toggle.checked;
-      });
-    });
-  }
 })();

@@ -14,6 +14,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda number: f"user{number}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")

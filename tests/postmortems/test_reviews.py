@@ -8,6 +8,8 @@ from django.core import mail
 from django.db import connection
 from django_celery_beat.tzcrontab import TzAwareCrontab
 
+from notifications import services as notification_services
+from notifications.models import Message
 from postmortems import reviews, tasks
 from postmortems.models import (
     ActionItem,
@@ -22,6 +24,16 @@ from tests.incidents.factories import UserFactory
 from .factories import ActionItemFactory, PostmortemFactory, TeamFactory, manager_user
 
 TUESDAY = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=datetime.UTC)
+
+
+def _deliver_outbox():
+    """Send every queued message now, as the outbox's delivery task would."""
+    for message_id in Message.objects.filter(status=Message.Status.PENDING).values_list(
+        "pk", flat=True
+    ):
+        notification_services.message_deliver(message_id=message_id)
+
+
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
 
@@ -37,11 +49,9 @@ def _two_owners_one_manager():
     return manager, alice, bob
 
 
-def _crontab(zone=None):
-    fields = weekly_review_crontab()
-    tz = zone or zoneinfo.ZoneInfo(fields.pop("timezone"))
-    fields.pop("timezone", None)
-    return TzAwareCrontab(tz=tz, **fields)
+def _crontab(zone=datetime.UTC):
+    """Return the default weekly review schedule as django-celery-beat evaluates it in `zone`."""
+    return TzAwareCrontab(tz=zone, **weekly_review_crontab())
 
 
 @pytest.mark.django_db
@@ -51,6 +61,7 @@ def test_run_twice_one_review_one_digest_each():
     with time_machine.travel(TUESDAY, tick=False):
         tasks.weekly_review_task()
         tasks.weekly_review_task()
+    _deliver_outbox()
 
     assert WeeklyReview.objects.count() == 1
     assert sorted(message.to[0] for message in mail.outbox) == [
@@ -86,6 +97,7 @@ def test_manager_digest_lists_team_items():
 
     with time_machine.travel(TUESDAY, tick=False):
         tasks.weekly_review_task()
+    _deliver_outbox()
 
     body = next(message.body for message in mail.outbox if message.to == ["manager@example.com"])
     assert "Action items of your teams (1)" in body
@@ -98,8 +110,9 @@ def test_digest_skipped_without_email():
 
     with time_machine.travel(TUESDAY, tick=False):
         tasks.weekly_review_task()
+    _deliver_outbox()
 
-    assert ReviewDigest.objects.get().status == ReviewDigest.Status.SKIPPED
+    assert ReviewDigest.objects.get().message.status == Message.Status.SKIPPED
     assert mail.outbox == []
 
 
@@ -125,10 +138,11 @@ def test_concurrent_runs_one_review_one_digest_each():
         thread.start()
     for thread in threads:
         thread.join()
+    _deliver_outbox()
 
     assert errors == []
     assert WeeklyReview.objects.count() == 1
-    assert ReviewDigest.objects.filter(status=ReviewDigest.Status.SENT).count() == 3
+    assert ReviewDigest.objects.count() == 3
     assert len(mail.outbox) == 3
 
 
@@ -242,6 +256,7 @@ def test_due_soon_and_overdue_reminders_once_each():
     for moment in times:
         with time_machine.travel(moment, tick=False):
             tasks.postmortem_deadline_sweep_task()
+            _deliver_outbox()
 
     kinds = sorted(PostmortemReminder.objects.values_list("kind", flat=True))
     assert kinds == [PostmortemReminder.Kind.DUE_SOON, PostmortemReminder.Kind.OVERDUE]
