@@ -6,6 +6,7 @@ every other group works only through the portal's pages.
 
 VIEWER_PERMISSIONS = [
     "incidents.view_incident",
+    "postmortems.view_postmortem",
     "runbooks.view_runbook",
     "oncall.view_rotation",
     "alerts.view_alert",
@@ -15,6 +16,7 @@ RESPONDER_PERMISSIONS = [
     *VIEWER_PERMISSIONS,
     "incidents.declare_incident",
     "incidents.work_incident",
+    "postmortems.write_postmortem",
     "runbooks.record_runbookstep",
     # Responders are the people on call, so they may cover each other's shifts.
     "oncall.add_override",
@@ -29,6 +31,7 @@ MANAGER_PERMISSIONS = [
     *COMMANDER_PERMISSIONS,
     "oncall.delete_override",
     "oncall.rotate_feed_token",
+    "postmortems.manage_action_items",
 ]
 # Members of this group, and superusers, are the only people who see security incidents at all:
 # `incidents.selectors.incident_list` hides them from everyone else. Its permissions add the

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from postmortems.schedule import weekly_review_crontab
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ARKA_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -219,6 +221,15 @@ CELERY_BEAT_DEFAULTS = {
     "chatops.slack_request_prune": {
         "schedule": 3600,
         "why": "Delete replay-guard rows of Slack requests too old to be accepted again.",
+    },
+    "postmortems.weekly_review_task": {
+        "schedule": weekly_review_crontab(),
+        "why": "Start the week's review of open action items and queue the digests; the "
+        "default day and time come from the policy file.",
+    },
+    "postmortems.postmortem_deadline_sweep_task": {
+        "schedule": 300,
+        "why": "Remind post-mortem authors once when due soon and once when overdue.",
     },
 }
 # Outbound channels. A channel whose setting is empty is recorded as skipped, never dropped.

@@ -188,4 +188,7 @@ def demo_data_load() -> bool:
                 break
         _shift_back(incident, datetime.timedelta(hours=hours_ago))
 
+    from postmortems.demo import postmortem_demo_load
+
+    postmortem_demo_load(people=people)
     return True

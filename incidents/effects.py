@@ -4,6 +4,7 @@ Each function runs inside the service's transaction, after the change and its ti
 written. Work that talks to the outside world must be deferred with `transaction.on_commit` (or
 written to a table that a task sends from), so a rolled-back change sends nothing. Apps add their
 calls here instead of listening to signals, so the path of every effect can be read in one place.
+The imports are local because each of these apps imports the incident services in turn.
 """
 
 from .models import Incident, RoleAssignment, StatusUpdate
@@ -11,32 +12,26 @@ from .models import Incident, RoleAssignment, StatusUpdate
 
 def incident_declared(*, incident: Incident, actor) -> None:
     """Run after an incident is declared (from the web, an alert, Slack or the admin)."""
+    from chatops.services import incident_channel_open
+    from communications.services import incident_declared_handle
     from paging.services import escalation_start
 
     escalation_start(incident=incident)
-    from communications.services import incident_declared_handle
-
     incident_declared_handle(incident=incident)
-    from chatops.services import incident_channel_open
-
     incident_channel_open(incident=incident)
 
 
 def incident_severity_changed(*, incident: Incident, previous_severity, actor) -> None:
     """Run after an incident's severity changes."""
+    from chatops.services import incident_channel_severity_announce
+    from communications.services import incident_severity_changed_handle
+    from paging.services import escalation_policy_switch
     from security.services import security_minimum_severity_check
 
     # Raises ValidationError, rolling the change back, below the security class's minimum.
     security_minimum_severity_check(incident=incident)
-
-    from paging.services import escalation_policy_switch
-
     escalation_policy_switch(incident=incident, previous_severity=previous_severity)
-    from communications.services import incident_severity_changed_handle
-
     incident_severity_changed_handle(incident=incident, previous_severity=previous_severity)
-    from chatops.services import incident_channel_severity_announce
-
     incident_channel_severity_announce(incident=incident, previous_severity=previous_severity)
 
 
@@ -56,12 +51,13 @@ def incident_phase_changed(*, incident: Incident, previous_phase: str, actor) ->
 
 def incident_resolved(*, incident: Incident, actor) -> None:
     """Run after an incident is resolved (it entered the Resolve phase)."""
+    from communications.services import incident_resolved_handle
     from paging.services import escalation_resolved
+    from postmortems.services import postmortem_create_for_resolved
 
     escalation_resolved(incident=incident)
-    from communications.services import incident_resolved_handle
-
     incident_resolved_handle(incident=incident)
+    postmortem_create_for_resolved(incident=incident)
 
 
 def role_assigned(*, assignment: RoleAssignment, actor) -> None:
@@ -73,9 +69,8 @@ def role_assigned(*, assignment: RoleAssignment, actor) -> None:
 
 def status_update_posted(*, update: StatusUpdate, actor) -> None:
     """Run after a status update is posted, public or internal."""
+    from chatops.services import incident_channel_update_announce
     from communications.services import status_update_posted_handle
 
     status_update_posted_handle(update=update)
-    from chatops.services import incident_channel_update_announce
-
     incident_channel_update_announce(update=update)

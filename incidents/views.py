@@ -71,8 +71,23 @@ def dashboard(request):
             user=user, start=now, end=now + datetime.timedelta(weeks=SCHEDULE_WEEKS)
         )[:1],
         "schedule_weeks": SCHEDULE_WEEKS,
+        **_postmortem_dashboard(user=user, now=now),
     }
     return render(request, "incidents/dashboard.html", context)
+
+
+def _postmortem_dashboard(*, user, now) -> dict:
+    from postmortems import selectors as postmortem_selectors
+
+    return {
+        "my_action_items": postmortem_selectors.action_item_my_open_list(user=user)[
+            :DASHBOARD_LIST_LIMIT
+        ],
+        "postmortems_overdue": postmortem_selectors.postmortem_overdue_list(user=user, now=now)[
+            :DASHBOARD_LIST_LIMIT
+        ],
+        "action_items_today": postmortem_selectors.review_today(now),
+    }
 
 
 class IncidentListView(SingleTableMixin, FilterView):
