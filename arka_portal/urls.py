@@ -1,9 +1,15 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        # With DEBUG on, the page names the demo login that `make run` loads.
+        auth_views.LoginView.as_view(extra_context={"show_demo_login": settings.DEBUG}),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("oncall/", include("oncall.urls")),

@@ -8,7 +8,8 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import F
 
 from oncall.demo import oncall_demo_load
 from oncall.models import Profile
@@ -23,8 +24,6 @@ from .models import (
     ResponseRole,
     Service,
     Severity,
-    StatusUpdate,
-    TimelineEntry,
     UpdateStatus,
 )
 from .selectors import status_update_template_render
@@ -47,33 +46,37 @@ DEMO_SERVICES = ["API", "Dashboard", "Billing", "Authentication", "Webhooks"]
 DEMO_CUSTOMERS = [("Northwind Traders", True), ("Globex", True), ("Initech", False)]
 
 
-def _shift_back(incident: Incident, by: datetime.timedelta) -> None:
-    """Move every recorded time of a demo incident back by `by`."""
-    fields = [
-        "detected_at",
-        "declared_at",
-        "acknowledged_at",
-        "mitigated_at",
-        "resolved_at",
-        "last_activity_at",
-        "last_public_update_at",
-        "next_update_due_at",
+def _datetime_fields(model) -> list[str]:
+    return [
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add)
     ]
-    for field in fields:
-        value = getattr(incident, field)
-        if value is not None:
-            setattr(incident, field, value - by)
-    incident.save(update_fields=fields)
-    for entry in TimelineEntry.objects.filter(incident=incident):
-        entry.occurred_at -= by
-        entry.recorded_at -= by
-        entry.save(update_fields=["occurred_at", "recorded_at"])
-    for update in StatusUpdate.objects.filter(incident=incident):
-        update.posted_at -= by
-        update.save(update_fields=["posted_at"])
-    for item in ChecklistItem.objects.filter(incident=incident, ticked_at__isnull=False):
-        item.ticked_at -= by
-        item.save(update_fields=["ticked_at"])
+
+
+def _shift_rows(queryset, by: datetime.timedelta) -> None:
+    names = _datetime_fields(queryset.model)
+    if names:
+        queryset.update(**{name: F(name) - by for name in names})
+
+
+def _shift_back(incident: Incident, by: datetime.timedelta) -> None:
+    """Move every recorded time of a demo incident back by `by`, in every app's rows about it.
+
+    Rows that point at the incident are shifted, and so are rows that point at those (such as the
+    pages of an escalation), so deadlines and countdowns stay consistent with the incident's age.
+    """
+    _shift_rows(Incident.objects.filter(pk=incident.pk), by)
+    for relation in Incident._meta.related_objects:
+        related_model = relation.related_model
+        rows = related_model.objects.filter(**{relation.field.name: incident})
+        for nested in related_model._meta.related_objects:
+            if nested.related_model is Incident or not nested.field.concrete:
+                continue
+            _shift_rows(
+                nested.related_model.objects.filter(**{f"{nested.field.name}__in": rows}), by
+            )
+        _shift_rows(rows, by)
 
 
 def _tick_phase(actor, incident, phase):
