@@ -16,7 +16,7 @@ from chatops.selectors import channel_operation_incident_list, incident_channel_
 from notifications.selectors import message_incident_list
 from oncall.selectors import SCHEDULE_WEEKS, layer_on_call_get, layer_on_call_list, user_shift_list
 from paging.forms import EscalateForm
-from paging.selectors import escalation_panel_get
+from paging.selectors import escalation_panel_get, incident_awaiting_acknowledgement_list
 
 from . import selectors, services
 from .filters import IncidentFilter
@@ -58,6 +58,7 @@ def dashboard(request):
     context = {
         "counts": selectors.incident_open_count_by_severity(user=user),
         "my_incidents": selectors.incident_my_list(user=user),
+        "awaiting_acknowledgement": incident_awaiting_acknowledgement_list(user=user),
         "update_overdue": selectors.incident_update_overdue_list(user=user, now=now),
         "overdue_items": selectors.checklist_item_overdue_list(user=user, now=now)[
             :DASHBOARD_LIST_LIMIT

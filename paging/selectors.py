@@ -101,3 +101,19 @@ def escalation_panel_get(*, incident: Incident, now: datetime.datetime) -> dict 
         "no_progress_threshold": threshold.after if threshold else None,
         "triggers": escalation_trigger_list(),
     }
+
+
+def incident_awaiting_acknowledgement_list(*, user) -> QuerySet[Incident]:
+    """Return the open incidents that paged the user and that nobody has acknowledged yet."""
+    from incidents.selectors import incident_open_list
+
+    return (
+        incident_open_list(user=user)
+        .filter(
+            escalation__pages__recipient=user,
+            escalation__acknowledged_at__isnull=True,
+            escalation__stopped_at__isnull=True,
+        )
+        .distinct()
+        .order_by("severity__level", "detected_at")
+    )

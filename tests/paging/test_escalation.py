@@ -308,3 +308,20 @@ def test_failing_slack_page_retried_then_failed(on_call, settings):
     assert message.status == Message.Status.FAILED
     assert "HTTP 500" in message.last_error
     assert EscalationPage.objects.filter(escalation__incident=incident).count() == 2
+
+
+def test_dashboard_lists_pages_awaiting_acknowledgement(client, on_call):
+    from django.urls import reverse
+
+    from incidents.services import incident_acknowledge
+
+    incident = declare_sev1()
+    primary = incident.escalation.pages.get().recipient
+    client.force_login(primary)
+
+    waiting = client.get(reverse("incidents:dashboard")).context["awaiting_acknowledgement"]
+    incident_acknowledge(actor=primary, incident=incident)
+    after = client.get(reverse("incidents:dashboard")).context["awaiting_acknowledgement"]
+
+    assert list(waiting) == [incident]
+    assert list(after) == []
