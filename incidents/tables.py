@@ -5,6 +5,9 @@ from .models import Incident
 
 
 class IncidentTable(tables.Table):
+    selected = tables.CheckBoxColumn(
+        accessor="pk", verbose_name="Select", attrs={"input": {"form": "bulk-form"}}
+    )
     reference = tables.Column(accessor="pk", verbose_name="ID", linkify=True, order_by=("id",))
     severity = tables.Column(order_by=("severity__level",))
     title = tables.Column(linkify=True)
@@ -18,6 +21,7 @@ class IncidentTable(tables.Table):
         model = Incident
         fields = ()
         sequence = (
+            "selected",
             "reference",
             "severity",
             "title",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("incidents/", views.IncidentListView.as_view(), name="list"),
     path("incidents/declare/", views.incident_declare, name="declare"),
+    path("incidents/acknowledge/", views.incident_bulk_acknowledge, name="bulk_acknowledge"),
     path("incidents/<int:pk>/", views.incident_detail, name="detail"),
     path("incidents/<int:pk>/severity/", views.incident_severity_change, name="severity_change"),
     path("incidents/<int:pk>/roles/", views.incident_role_assign, name="role_assign"),

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -456,3 +457,25 @@ def incident_mitigate(request, pk):
     else:
         messages.success(request, f"{incident.reference} marked as mitigated.")
     return redirect(incident)
+
+
+@require_POST
+@permission_required("incidents.work_incident", raise_exception=True)
+def incident_bulk_acknowledge(request):
+    """Acknowledge the selected incidents the user may see; already acknowledged ones are kept."""
+    ids = [value for value in request.POST.getlist("selected") if value.isdigit()]
+    incidents = selectors.incident_list(user=request.user).filter(
+        pk__in=ids, acknowledged_at__isnull=True, resolved_at__isnull=True
+    )
+    acknowledged = [
+        services.incident_acknowledge(actor=request.user, incident=incident).reference
+        for incident in incidents
+    ]
+    if acknowledged:
+        messages.success(request, f"Acknowledged {', '.join(acknowledged)}.")
+    else:
+        messages.error(request, "Select at least one open, unacknowledged incident first.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("incidents:list")
+    return redirect(next_url)

@@ -252,3 +252,42 @@ def test_detail_query_count_flat(client, django_assert_max_num_queries):
         response = client.get(reverse("incidents:detail", args=[incident.pk]))
 
     assert response.status_code == 200
+
+
+def test_bulk_acknowledge_selected(client):
+    responder = responder_user()
+    first, second, other = declare_incident(), declare_incident(), declare_incident()
+    client.force_login(responder)
+
+    response = client.post(
+        reverse("incidents:bulk_acknowledge"),
+        {"selected": [first.pk, second.pk], "next": "/incidents/?state=open"},
+    )
+
+    acknowledged = set(
+        Incident.objects.filter(acknowledged_at__isnull=False).values_list("pk", flat=True)
+    )
+    assert response["Location"] == "/incidents/?state=open"
+    assert acknowledged == {first.pk, second.pk}
+    assert other.pk not in acknowledged
+
+
+def test_bulk_acknowledge_by_viewer_denied(client):
+    incident = declare_incident()
+    client.force_login(viewer_user())
+
+    response = client.post(reverse("incidents:bulk_acknowledge"), {"selected": [incident.pk]})
+
+    assert response.status_code == 403
+
+
+def test_bulk_acknowledge_rejects_offsite_next(client):
+    client.force_login(responder_user())
+    incident = declare_incident()
+
+    response = client.post(
+        reverse("incidents:bulk_acknowledge"),
+        {"selected": [incident.pk], "next": "https://evil.example/"},
+    )
+
+    assert response["Location"] == reverse("incidents:list")
