@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -29,7 +30,11 @@ def _form_errors_from(form, error: ValidationError) -> None:
 @login_not_required
 @require_GET
 def status_page(request):
-    context = {"page": selectors.status_page_get(), "zone_name": zone_name()}
+    context = {
+        "page": selectors.status_page_get(),
+        "zone_name": zone_name(),
+        "status_page_title": settings.STATUS_PAGE_TITLE,
+    }
     return render(request, "communications/status_page.html", context)
 
 

@@ -1,4 +1,5 @@
 import datetime
+import functools
 import json
 
 from django.contrib import messages
@@ -37,6 +38,18 @@ from .models import Incident, Level, Phase, RoleAssignment, UpdateStatus
 from .tables import IncidentTable
 
 DASHBOARD_LIST_LIMIT = 20
+
+
+def incident_action(view):
+    """Accept POST only; a GET (a reload after a form error) goes back to the incident page."""
+
+    @functools.wraps(view)
+    def wrapper(request, pk, *args, **kwargs):
+        if request.method != "POST":
+            return redirect("incidents:detail", pk=pk)
+        return view(request, pk, *args, **kwargs)
+
+    return wrapper
 
 
 def _form_errors_from(form, error: ValidationError) -> None:
@@ -264,7 +277,7 @@ def _incident_action(request, pk, *, form_class, form_name, run, success, anchor
     return render(request, "incidents/incident_detail.html", context, status=400)
 
 
-@require_POST
+@incident_action
 def incident_severity_change(request, pk):
     def run(incident, data):
         services.incident_severity_change(
@@ -282,7 +295,7 @@ def incident_severity_change(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def incident_role_assign(request, pk):
     def run(incident, data):
         services.incident_role_assign(
@@ -300,7 +313,7 @@ def incident_role_assign(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def incident_role_unassign(request, pk):
     def run(incident, data):
         try:
@@ -320,7 +333,7 @@ def incident_role_unassign(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def checklist_item_tick(request, pk):
     incident = _incident_or_404(request, pk)
 
@@ -339,7 +352,7 @@ def checklist_item_tick(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def incident_phase_change(request, pk):
     resolved = []
 
@@ -375,7 +388,7 @@ def incident_phase_change(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def status_update_post(request, pk):
     def run(incident, data):
         services.status_update_post(
@@ -397,7 +410,7 @@ def status_update_post(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def incident_note_add(request, pk):
     def run(incident, data):
         services.incident_note_add(
@@ -418,7 +431,7 @@ def incident_note_add(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def timeline_entry_star(request, pk):
     incident = _incident_or_404(request, pk)
 
@@ -439,7 +452,7 @@ def timeline_entry_star(request, pk):
     )
 
 
-@require_POST
+@incident_action
 def incident_acknowledge(request, pk):
     incident = _incident_or_404(request, pk)
     services.incident_acknowledge(actor=request.user, incident=incident)
@@ -447,7 +460,7 @@ def incident_acknowledge(request, pk):
     return redirect(incident)
 
 
-@require_POST
+@incident_action
 def incident_mitigate(request, pk):
     incident = _incident_or_404(request, pk)
     try:

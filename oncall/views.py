@@ -53,6 +53,13 @@ def on_call_overview(request):
         "layers": selectors.layer_on_call_list(now=now),
         "rotations": selectors.rotation_list(active_only=False),
         "zone_name": zone_name(),
+        "now": now,
+        "my_shifts": selectors.user_shift_list(
+            user=request.user,
+            start=now,
+            end=now + datetime.timedelta(weeks=selectors.SCHEDULE_WEEKS),
+        )[:1],
+        "schedule_weeks": selectors.SCHEDULE_WEEKS,
     }
     return render(request, "oncall/on_call_overview.html", context)
 

@@ -31,8 +31,8 @@ class ActionItemFilter(django_filters.FilterSet):
     mine = django_filters.ChoiceFilter(
         choices=(("yes", "Only my teams"),),
         method="filter_mine",
-        label="Teams",
-        empty_label="All teams",
+        label="Managed by me",
+        empty_label="Any team",
     )
     priority = django_filters.ModelMultipleChoiceFilter(queryset=ActionItemPriority.objects.all())
     overdue = django_filters.ChoiceFilter(

@@ -32,6 +32,7 @@ TIMELINE_EVENT_NAMES = {
     TimelineEntry.Kind.RESOLVED: "Service restored",
 }
 ALERT_EVENT_NAME = "Alert triggered"
+DETECTED_EVENT_NAME = "Impact detected"
 # Resolution checklist items whose tick time is a template event: position in the Resolve
 # checklist (the policy lists "Root cause identified" then "Fix implemented and verified").
 CHECKLIST_EVENT_NAMES = {1: "Root cause identified", 2: "Fix deployed"}
@@ -84,7 +85,12 @@ def require_permission(actor, permission: str) -> None:
 
 def _timeline_prefill(incident: Incident) -> list[tuple[datetime.datetime, str, TimelineEntry]]:
     """List the events the post-mortem timeline starts with, from the incident's record."""
-    events = [(incident.detected_at, ALERT_EVENT_NAME, None)]
+    # An incident opened by hand has no alert: its first event is the detection a person reported.
+    first_alert = incident.alerts.order_by("starts_at").first()
+    if first_alert is not None:
+        events = [(min(first_alert.starts_at, incident.detected_at), ALERT_EVENT_NAME, None)]
+    else:
+        events = [(incident.detected_at, DETECTED_EVENT_NAME, None)]
     entries = incident.timeline.filter(
         kind__in=list(TIMELINE_EVENT_NAMES)
     ) | incident.timeline.filter(is_starred=True)

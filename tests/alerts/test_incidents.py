@@ -233,3 +233,28 @@ def test_latency_alert_incident_shows_latency_runbook(post):
         incident, alert_rule_names=incident_alert_rule_names(incident)
     )
     assert [runbook.title for runbook in runbooks][:1] == ["API High Latency"]
+
+
+def test_postmortem_timeline_starts_with_alert(post):
+    from incidents import services as incident_services
+
+    rule_names_add("error_rate_critical", "CheckoutHighErrorRate")
+    _, token = make_integration("alertmanager")
+    post("alertmanager", payload("alertmanager", "01_firing_single.json"), token=token)
+    incident = Incident.objects.get()
+    commander = commander_user()
+    incident_services.incident_role_assign(
+        actor=commander,
+        incident=incident,
+        role=incident.role_assignments.model.role.field.related_model.objects.get(
+            key="incident_commander"
+        ),
+        user=commander,
+    )
+    for phase in (Phase.TRIAGE, Phase.RESPOND, Phase.RESOLVE):
+        incident_services.incident_phase_change(
+            actor=commander, incident=incident, phase=phase, confirm_skip=True
+        )
+
+    first_event = incident.postmortem.timeline.first()
+    assert first_event.event == "Alert triggered"

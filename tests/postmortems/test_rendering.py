@@ -90,11 +90,11 @@ def test_export_impact_and_lists():
     assert "A config push \\| with a pipe." not in text  # Only table cells escape pipes.
 
 
-def test_export_timeline_starts_with_alert():
+def test_export_timeline_starts_with_detection():
     text = postmortem_markdown(_filled_postmortem(), template_section_list())
 
     timeline = text.split("## Timeline\n")[1].splitlines()
-    assert timeline[2].endswith("| Alert triggered |")
+    assert timeline[2].endswith("| Impact detected |")
 
 
 def test_markdown_strips_script_and_handlers():

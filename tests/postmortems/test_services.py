@@ -111,7 +111,7 @@ def test_timeline_prefilled_with_key_events():
 
     events = [entry.event for entry in incident.postmortem.timeline.all()]
 
-    assert events[:3] == ["Alert triggered", "Incident declared", "On-call acknowledged"]
+    assert events[:3] == ["Impact detected", "Incident declared", "On-call acknowledged"]
     assert "Rolled back deploy 42" in events
     assert "Unstarred" not in events
     assert "Service restored" in events
