@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, ResponseRole, RoleAssignment, Service, StatusUpdate
 from incidents.selectors import incident_visible_filter
+from paging.models import EscalationContact
 
 from .models import (
     CadenceReminder,
@@ -39,7 +40,18 @@ def internal_channel_list(*, sends: str) -> list[InternalChannel]:
 
 
 def engineering_manager_get():
-    """Return the engineering manager to escalate to: the first active member of Managers."""
+    """Return the engineering manager to escalate to.
+
+    That is the active holder of the L2 escalation contact (set in the paging admin), or else the
+    first active member of the Managers group by id.
+    """
+    contact = (
+        EscalationContact.objects.select_related("holder")
+        .filter(key=EscalationContact.ENGINEERING_MANAGER, holder__is_active=True)
+        .first()
+    )
+    if contact is not None:
+        return contact.holder
     return (
         get_user_model()
         .objects.filter(is_active=True, groups__name=ENGINEERING_MANAGER_GROUP)

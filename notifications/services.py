@@ -14,6 +14,7 @@ person and channel as one batched message.
 import datetime
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -47,6 +48,88 @@ def _schedule_delivery(message_id: int) -> None:
     transaction.on_commit(lambda: message_deliver_task.delay(message_id))
 
 
+@dataclass(frozen=True)
+class OutboundMessage:
+    """The fields of one message to queue with `message_queue_bulk`."""
+
+    channel: str
+    subject: str
+    body: str
+    dedup_key: str
+    recipient: object = None
+    target: str = ""
+    incident: object = None
+    payload: dict | None = None
+
+
+class AddressBook:
+    """People's contact addresses per channel, read in one query per batch of new people.
+
+    Reuse one book for a batch of messages (one escalation sweep) so that each person's contact
+    methods are read once. Addresses added after a person was read are not seen by that book.
+    """
+
+    def __init__(self):
+        self._addresses: dict[int, dict[str, str]] = {}
+
+    def load(self, users) -> None:
+        missing = {user.pk for user in users if user is not None} - set(self._addresses)
+        if not missing:
+            return
+        for user_id in missing:
+            self._addresses[user_id] = {}
+        methods = ContactMethod.objects.filter(user_id__in=missing).order_by("position", "id")
+        for user_id, channel, address in methods.values_list("user_id", "channel", "address"):
+            self._addresses[user_id].setdefault(channel, address)
+
+    def address(self, user, channel: str) -> str:
+        """Return the user's first contact address for the channel, as `_address_for` does."""
+        if user is None:
+            return ""
+        self.load([user])
+        address = self._addresses[user.pk].get(channel)
+        if address is not None:
+            return address
+        if channel == Channel.EMAIL:
+            return user.email
+        return ""
+
+
+def _message_new(request: OutboundMessage, target: str) -> Message:
+    """Build an unsaved message, marked skipped when it cannot be sent."""
+    message = Message(
+        dedup_key=request.dedup_key,
+        channel=request.channel,
+        recipient=request.recipient,
+        target=target,
+        subject=request.subject[:255],
+        body=request.body,
+        incident=request.incident,
+        payload=request.payload or {},
+        next_attempt_at=timezone.now(),
+    )
+    channel = request.channel
+    skip_reason = TRANSPORTS[channel].missing_configuration()
+    # Slack and PagerDuty have a default destination (the webhook's channel, the routing key).
+    needs_target = channel not in (Channel.SLACK, Channel.PAGERDUTY)
+    if skip_reason is None and not target and needs_target:
+        recipient = request.recipient
+        who = recipient.get_username() if recipient is not None else "the recipient"
+        skip_reason = f"{who} has no {Channel(channel).label} contact method."
+    if skip_reason is not None:
+        message.status = Message.Status.SKIPPED
+        message.last_error = skip_reason
+        message.next_attempt_at = None
+    return message
+
+
+def _message_stored(message: Message) -> None:
+    if message.status == Message.Status.SKIPPED:
+        logger.info("Skipped message %s on %s: %s", message.pk, message.channel, message.last_error)
+    else:
+        _schedule_delivery(message.pk)
+
+
 def message_queue(
     *,
     channel: str,
@@ -66,38 +149,54 @@ def message_queue(
     existing = Message.objects.filter(dedup_key=dedup_key).first()
     if existing is not None:
         return existing
-    target = target or _address_for(recipient, channel)
-    message = Message(
-        dedup_key=dedup_key,
+    request = OutboundMessage(
         channel=channel,
+        subject=subject,
+        body=body,
+        dedup_key=dedup_key,
         recipient=recipient,
         target=target,
-        subject=subject[:255],
-        body=body,
         incident=incident,
-        payload=payload or {},
-        next_attempt_at=timezone.now(),
+        payload=payload,
     )
-    skip_reason = TRANSPORTS[channel].missing_configuration()
-    # Slack and PagerDuty have a default destination (the webhook's channel, the routing key).
-    needs_target = channel not in (Channel.SLACK, Channel.PAGERDUTY)
-    if skip_reason is None and not target and needs_target:
-        who = recipient.get_username() if recipient is not None else "the recipient"
-        skip_reason = f"{who} has no {Channel(channel).label} contact method."
-    if skip_reason is not None:
-        message.status = Message.Status.SKIPPED
-        message.last_error = skip_reason
-        message.next_attempt_at = None
+    message = _message_new(request, target or _address_for(recipient, channel))
     try:
         with transaction.atomic():
             message.save()
     except IntegrityError:
         return Message.objects.get(dedup_key=dedup_key)
-    if skip_reason is not None:
-        logger.info("Skipped message %s on %s: %s", message.pk, channel, skip_reason)
-    else:
-        _schedule_delivery(message.pk)
+    _message_stored(message)
     return message
+
+
+def message_queue_bulk(
+    *, requests: list[OutboundMessage], address_book: AddressBook | None = None
+) -> list[Message]:
+    """Store several messages as `message_queue` does, with one lookup and one INSERT.
+
+    Returns the messages in the order of `requests`; a dedup_key that is already stored yields
+    the stored message. Unlike `message_queue`, a row with the same dedup_key inserted by another
+    transaction meanwhile raises IntegrityError, so call it where a unique row of the caller's
+    (such as an escalation page) already keeps a second caller out.
+    """
+    if not requests:
+        return []
+    address_book = address_book or AddressBook()
+    existing = Message.objects.in_bulk(
+        [request.dedup_key for request in requests], field_name="dedup_key"
+    )
+    address_book.load(request.recipient for request in requests if not request.target)
+    new = {}
+    for request in requests:
+        if request.dedup_key in existing or request.dedup_key in new:
+            continue
+        target = request.target or address_book.address(request.recipient, request.channel)
+        new[request.dedup_key] = _message_new(request, target)
+    Message.objects.bulk_create(new.values())
+    for message in new.values():
+        _message_stored(message)
+    stored = existing | new
+    return [stored[request.dedup_key] for request in requests]
 
 
 def message_queue_for_user(

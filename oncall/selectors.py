@@ -239,6 +239,24 @@ def shift_list_by_rotation(
     }
 
 
+def rotation_of_user_at(
+    *,
+    shifts_by_rotation: dict[int, list[Shift]],
+    rotations: Sequence[Rotation],
+    user_id: int,
+    at: datetime.datetime,
+) -> Rotation | None:
+    """Return the first of `rotations` whose shift at the instant `at` was the user's; no queries.
+
+    `shifts_by_rotation` comes from `shift_list_by_rotation` over a range that contains `at`.
+    """
+    for rotation in rotations:
+        for shift in shifts_by_rotation.get(rotation.pk, ()):
+            if shift.contains(at) and shift.user.pk == user_id:
+                return rotation
+    return None
+
+
 def on_call_user_get(*, rotation: Rotation, at: datetime.datetime):
     """Return the person on call for the rotation at the instant `at`, or None in a gap."""
     shifts = shift_list(rotation=rotation, start=at, end=at + _INSTANT)

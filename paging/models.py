@@ -47,6 +47,9 @@ class AlertRoute(PolicyRow):
 class EscalationContact(PolicyRow):
     """A named escalation role (L1 to L5) and the person who holds it, set in the admin."""
 
+    # Key of the L2 role in the policy's escalation contacts.
+    ENGINEERING_MANAGER = "engineering_manager"
+
     key = models.SlugField(max_length=50, unique=True)
     level = models.CharField(max_length=5, help_text="For example L2.")
     role = models.CharField(max_length=100)

@@ -11,7 +11,7 @@ incident services, so an acknowledgement waits for a sweep instead of deadlockin
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,7 +22,7 @@ from incidents import services as incident_services
 from incidents.durations import format_duration
 from incidents.models import Incident, Severity, Source, TimelineEntry
 from notifications.models import Channel, ContactMethod
-from notifications.services import message_queue
+from notifications.services import AddressBook, OutboundMessage, message_queue, message_queue_bulk
 
 from .links import acknowledge_token_read, acknowledge_url_make
 from .models import (
@@ -149,16 +149,44 @@ def _pointer_advance(escalation: Escalation, *, now: datetime.datetime, schedule
 # Paging one step.
 
 
-def _recipient_resolve(step: dict, *, severity_key: str, at: datetime.datetime):
-    if step["layer"]:
-        # Looked up through the module so the rotation schedule (and tests) can replace it.
-        from oncall import selectors as oncall_selectors
+@dataclass
+class PagingLookups:
+    """What paging a step reads besides its escalation, read once for all the steps of a sweep.
 
-        user = oncall_selectors.layer_on_call_get(layer=step["layer"], at=at, severity=severity_key)
+    Escalation contacts are read on first use, the person on call once per (layer, instant,
+    severity), and each recipient's contact methods once. One instance lives for one sweep or
+    one service call, so edits made meanwhile are seen by the next one.
+    """
+
+    address_book: AddressBook = field(default_factory=AddressBook)
+    _contacts: dict[str, EscalationContact] | None = None
+    _on_call: dict[tuple[str, datetime.datetime, str], object] = field(default_factory=dict)
+
+    def contact(self, key: str) -> EscalationContact | None:
+        if self._contacts is None:
+            contacts = EscalationContact.objects.select_related("holder")
+            self._contacts = {contact.key: contact for contact in contacts}
+        return self._contacts.get(key)
+
+    def layer_on_call(self, *, layer: str, at: datetime.datetime, severity_key: str):
+        key = (layer, at, severity_key)
+        if key not in self._on_call:
+            # Looked up through the module so the rotation schedule (and tests) can replace it.
+            from oncall import selectors as oncall_selectors
+
+            self._on_call[key] = oncall_selectors.layer_on_call_get(
+                layer=layer, at=at, severity=severity_key
+            )
+        return self._on_call[key]
+
+
+def _recipient_resolve(
+    step: dict, *, severity_key: str, at: datetime.datetime, lookups: PagingLookups
+):
+    if step["layer"]:
+        user = lookups.layer_on_call(layer=step["layer"], at=at, severity_key=severity_key)
     else:
-        contact = (
-            EscalationContact.objects.select_related("holder").filter(key=step["contact"]).first()
-        )
+        contact = lookups.contact(step["contact"])
         user = contact.holder if contact is not None and contact.allows(severity_key) else None
     if user is not None and not user.is_active:
         return None
@@ -204,11 +232,45 @@ def _step_page(
     actor=None,
     trigger: EscalationTrigger | None = None,
     note: str = "",
+    lookups: PagingLookups | None = None,
 ) -> EscalationPage | None:
     """Page the escalation's next step once. Returns None when that step was already paged."""
+    lookups = lookups or PagingLookups()
     incident = escalation.incident
     index, round_ = escalation.next_step, escalation.next_round
     step = escalation.steps[index]
+    user = _recipient_resolve(step, severity_key=escalation.severity_key, at=now, lookups=lookups)
+    position = f"step {index + 1} of {len(escalation.steps)}"
+    if round_:
+        position += f", repeat {round_}"
+    subject, body = _page_texts(incident=incident, step=step, position=position, user=user)
+    # A post to a shared channel must not carry a link that acknowledges as the paged person.
+    _, shared_body = _page_texts(incident=incident, step=step, position=position, user=None)
+    requests = []
+    queued = []
+    for route in _channels_for(step, escalation.policy_snapshot["routes"]):
+        channel, target = route["channel"], route["target"]
+        if user is None and not target and channel not in CHANNELS_WITHOUT_PERSON:
+            continue
+        key = f"paging:{incident.pk}:{escalation.run}:{index}:{round_}:{channel}"
+        if target:
+            key += f":{target}"
+        requests.append(
+            OutboundMessage(
+                channel=channel,
+                subject=subject,
+                body=shared_body if target else body,
+                dedup_key=key,
+                recipient=user if not target else None,
+                target=target,
+                incident=incident,
+                payload={"pagerduty_dedup_key": f"arka-incident-{incident.pk}"},
+            )
+        )
+        queued.append(f"{Channel(channel).label} {target}".strip())
+
+    # The page row goes in before any message, so its unique constraint decides which of two
+    # concurrent callers pages the step. The loser's messages are never stored.
     try:
         with transaction.atomic():
             page = EscalationPage.objects.create(
@@ -217,6 +279,8 @@ def _step_page(
                 step=index,
                 round=round_,
                 target_label=step["label"],
+                recipient=user,
+                channels=queued,
                 due_at=due_at,
                 paged_at=now,
                 trigger=trigger,
@@ -231,36 +295,7 @@ def _step_page(
             round_,
         )
         return None
-
-    user = _recipient_resolve(step, severity_key=escalation.severity_key, at=now)
-    position = f"step {index + 1} of {len(escalation.steps)}"
-    if round_:
-        position += f", repeat {round_}"
-    subject, body = _page_texts(incident=incident, step=step, position=position, user=user)
-    # A post to a shared channel must not carry a link that acknowledges as the paged person.
-    _, shared_body = _page_texts(incident=incident, step=step, position=position, user=None)
-    queued = []
-    for route in _channels_for(step, escalation.policy_snapshot["routes"]):
-        channel, target = route["channel"], route["target"]
-        if user is None and not target and channel not in CHANNELS_WITHOUT_PERSON:
-            continue
-        key = f"paging:{incident.pk}:{escalation.run}:{index}:{round_}:{channel}"
-        if target:
-            key += f":{target}"
-        message_queue(
-            channel=channel,
-            subject=subject,
-            body=shared_body if target else body,
-            dedup_key=key,
-            recipient=user if not target else None,
-            target=target,
-            incident=incident,
-            payload={"pagerduty_dedup_key": f"arka-incident-{incident.pk}"},
-        )
-        queued.append(f"{Channel(channel).label} {target}".strip())
-    page.recipient = user
-    page.channels = queued
-    page.save(update_fields=["recipient", "channels"])
+    message_queue_bulk(requests=requests, address_book=lookups.address_book)
 
     who = f"{_username(user)} as {step['label']}" if user else f"{step['label']}: nobody set"
     via = ", ".join(queued) if queued else "no channel"
@@ -324,11 +359,15 @@ def _broadcast_notice(escalation: Escalation) -> list[str]:
     return posted
 
 
-def _escalation_advance(escalation: Escalation, *, now: datetime.datetime) -> int:
+def _escalation_advance(
+    escalation: Escalation, *, now: datetime.datetime, lookups: PagingLookups | None = None
+) -> int:
     """Page every step that is due by now, oldest first; returns how many were paged."""
+    lookups = lookups or PagingLookups()
     paged = 0
     while escalation.next_due_at is not None and escalation.next_due_at <= now:
-        if _step_page(escalation, now=now, due_at=escalation.next_due_at) is not None:
+        page = _step_page(escalation, now=now, due_at=escalation.next_due_at, lookups=lookups)
+        if page is not None:
             paged += 1
         _pointer_advance(escalation, now=now, scheduled=True)
     escalation.save()
@@ -517,6 +556,7 @@ def escalation_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
     """
     now = now or timezone.now()
     result = SweepResult(missed_deadlines=_response_misses_record(now=now, limit=SWEEP_BATCH_SIZE))
+    lookups = PagingLookups()
     with transaction.atomic():
         due = list(
             Escalation.objects.select_for_update(skip_locked=True, of=("self", "incident"))
@@ -527,7 +567,7 @@ def escalation_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
         for escalation in due:
             try:
                 with transaction.atomic():
-                    result.pages += _escalation_advance(escalation, now=now)
+                    result.pages += _escalation_advance(escalation, now=now, lookups=lookups)
             except Exception:
                 # One broken escalation must not hold up the pages of the others. The row is
                 # still due, so the next sweep tries it again.

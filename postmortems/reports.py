@@ -4,8 +4,8 @@ Months are calendar months in UTC, the zone the policy's post-mortem template us
 acknowledge and to resolve count from detection, as the policy's response times do. Each figure is
 a `ReportTable`, so the page, the charts and the CSV download show the same numbers.
 
-NOTE: on-call load (pages per rotation and per person) is not reported: the paging records live in
-an app that is not part of this one yet.
+Every figure counts only incidents the viewer may see (`incident_visible_filter`), so security
+incidents stay out of the report for people outside the Security group.
 """
 
 import datetime
@@ -13,9 +13,12 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from incidents.models import Incident, Severity
+from incidents.selectors import incident_visible_filter
+from oncall import selectors as oncall_selectors
+from paging.models import EscalationPage, Layer
 
 from .models import ActionItem, Postmortem
 
@@ -90,11 +93,22 @@ def _month_label(month: datetime.date) -> str:
     return month.strftime("%Y-%m")
 
 
-def incidents_per_severity(quarter: Quarter) -> ReportTable:
+def _visible_incidents(user) -> QuerySet[Incident]:
+    return Incident.objects.filter(incident_visible_filter(user))
+
+
+def _visible_action_items(user) -> QuerySet[ActionItem]:
+    visible = _visible_incidents(user).values("pk")
+    return ActionItem.objects.filter(Q(incident__isnull=True) | Q(incident__in=visible))
+
+
+def incidents_per_severity(quarter: Quarter, user) -> ReportTable:
     severities = list(Severity.objects.order_by("level"))
-    incidents = Incident.objects.filter(
-        detected_at__gte=quarter.start, detected_at__lt=quarter.end
-    ).values_list("detected_at", "severity_id")
+    incidents = (
+        _visible_incidents(user)
+        .filter(detected_at__gte=quarter.start, detected_at__lt=quarter.end)
+        .values_list("detected_at", "severity_id")
+    )
     counts = Counter((_month(detected_at), severity) for detected_at, severity in incidents)
     table = ReportTable(
         "incidents",
@@ -107,10 +121,11 @@ def incidents_per_severity(quarter: Quarter) -> ReportTable:
     return table
 
 
-def response_times(quarter: Quarter) -> ReportTable:
+def response_times(quarter: Quarter, user) -> ReportTable:
     """Mean minutes to acknowledge and to resolve: overall, per severity and per service."""
     incidents = list(
-        Incident.objects.filter(detected_at__gte=quarter.start, detected_at__lt=quarter.end)
+        _visible_incidents(user)
+        .filter(detected_at__gte=quarter.start, detected_at__lt=quarter.end)
         .select_related("severity")
         .prefetch_related("services")
     )
@@ -133,9 +148,13 @@ def response_times(quarter: Quarter) -> ReportTable:
     return table
 
 
-def postmortem_timeliness(quarter: Quarter, now: datetime.datetime) -> ReportTable:
+def postmortem_timeliness(quarter: Quarter, now: datetime.datetime, user) -> ReportTable:
     """Post-mortems due in each month: sent to review on time, late, or not yet due."""
-    postmortems = Postmortem.objects.filter(due_at__gte=quarter.start, due_at__lt=quarter.end)
+    postmortems = Postmortem.objects.filter(
+        due_at__gte=quarter.start,
+        due_at__lt=quarter.end,
+        incident__in=_visible_incidents(user).values("pk"),
+    )
     counts = Counter()
     for postmortem in postmortems.only("due_at", "submitted_at"):
         month = _month(postmortem.due_at)
@@ -161,15 +180,13 @@ def postmortem_timeliness(quarter: Quarter, now: datetime.datetime) -> ReportTab
     return table
 
 
-def action_items_opened_closed(quarter: Quarter) -> ReportTable:
+def action_items_opened_closed(quarter: Quarter, user) -> ReportTable:
+    items = _visible_action_items(user)
     period = Q(created_at__gte=quarter.start, created_at__lt=quarter.end)
     opened = Counter(
-        _month(value)
-        for value in ActionItem.objects.filter(period).values_list("created_at", flat=True)
+        _month(value) for value in items.filter(period).values_list("created_at", flat=True)
     )
-    closed_items = ActionItem.objects.filter(
-        closed_at__gte=quarter.start, closed_at__lt=quarter.end
-    )
+    closed_items = items.filter(closed_at__gte=quarter.start, closed_at__lt=quarter.end)
     closed = Counter()
     for closed_at, status in closed_items.values_list("closed_at", "status"):
         closed[(_month(closed_at), status)] += 1
@@ -190,10 +207,11 @@ def action_items_opened_closed(quarter: Quarter) -> ReportTable:
     return table
 
 
-def completed_items(quarter: Quarter) -> ReportTable:
+def completed_items(quarter: Quarter, user) -> ReportTable:
     """The monthly summary: every action item done in the quarter, by month."""
     items = (
-        ActionItem.objects.filter(
+        _visible_action_items(user)
+        .filter(
             status=ActionItem.Status.DONE, closed_at__gte=quarter.start, closed_at__lt=quarter.end
         )
         .select_related("owner", "priority", "incident", "team")
@@ -219,11 +237,107 @@ def completed_items(quarter: Quarter) -> ReportTable:
     return table
 
 
-def quarterly_report(quarter: Quarter, now: datetime.datetime) -> list[ReportTable]:
+NOBODY_PAGED = "Nobody paged"
+NOT_ON_A_ROTATION = "Not on a rotation"
+_LAYER_BY_LABEL = {label: value for value, label in Layer.choices}
+
+
+def _page_layer(page: EscalationPage) -> str | None:
+    """Return the rotation layer a page's step targeted, or None for an escalation contact.
+
+    A page of the escalation's current run reads its step from the policy snapshot. An earlier
+    run's snapshot was replaced when the severity changed, so its layer is read back from the
+    stored target label, which is the layer's label for a layer step.
+    """
+    escalation = page.escalation
+    if page.run == escalation.run and page.step < len(escalation.steps):
+        return escalation.steps[page.step]["layer"] or None
+    return _LAYER_BY_LABEL.get(page.target_label)
+
+
+def _page_list(quarter: Quarter, user) -> list[EscalationPage]:
+    return list(
+        EscalationPage.objects.filter(
+            paged_at__gte=quarter.start,
+            paged_at__lt=quarter.end,
+            escalation__incident__in=_visible_incidents(user).values("pk"),
+        )
+        .select_related("escalation", "recipient")
+        .order_by("paged_at", "id")
+    )
+
+
+def _load_table(key: str, title: str, first_column: str, quarter, counts: Counter) -> ReportTable:
+    """Lay out page counts keyed by (name, month) as one row per name, named rows first."""
+    table = ReportTable(
+        key, title, [first_column, *[_month_label(month) for month in quarter.months], "Total"]
+    )
+    names = {name for name, _ in counts}
+    last = {NOBODY_PAGED, NOT_ON_A_ROTATION}
+    for name in sorted(names, key=lambda name: (name in last, name)):
+        row = [counts[(name, month)] for month in quarter.months]
+        table.rows.append([name, *row, sum(row)])
+    return table
+
+
+def on_call_load(quarter: Quarter, user) -> list[ReportTable]:
+    """Pages per rotation and per person in each month, counted from the escalation pages.
+
+    A page of a layer step counts for the rotation of that layer on which the paged person was on
+    call at the moment of the page, or as "Not on a rotation" when no rotation had them on call
+    then. A page to an escalation contact counts under the contact's role. A page whose step had
+    no recipient counts as "Nobody paged".
+    """
+    pages = _page_list(quarter, user)
+    rotations = list(oncall_selectors.rotation_list(active_only=False))
+    shifts = oncall_selectors.shift_list_by_rotation(
+        rotations=rotations, start=quarter.start, end=quarter.end
+    )
+    per_rotation: Counter = Counter()
+    per_person: Counter = Counter()
+    for page in pages:
+        month = _month(page.paged_at)
+        person = page.recipient.get_username() if page.recipient else NOBODY_PAGED
+        per_person[(person, month)] += 1
+        layer = _page_layer(page)
+        if page.recipient is None:
+            rotation_name = NOBODY_PAGED
+        elif layer is None:
+            rotation_name = f"{page.target_label} (escalation contact)"
+        else:
+            rotation = oncall_selectors.rotation_of_user_at(
+                shifts_by_rotation=shifts,
+                rotations=[rotation for rotation in rotations if rotation.layer.key == layer],
+                user_id=page.recipient_id,
+                at=page.paged_at,
+            )
+            rotation_name = rotation.name if rotation else NOT_ON_A_ROTATION
+        per_rotation[(rotation_name, month)] += 1
     return [
-        incidents_per_severity(quarter),
-        response_times(quarter),
-        postmortem_timeliness(quarter, now),
-        action_items_opened_closed(quarter),
-        completed_items(quarter),
+        _load_table(
+            "pages_per_rotation",
+            "On-call load: pages per rotation per month",
+            "Rotation",
+            quarter,
+            per_rotation,
+        ),
+        _load_table(
+            "pages_per_person",
+            "On-call load: pages per person per month",
+            "Person",
+            quarter,
+            per_person,
+        ),
+    ]
+
+
+def quarterly_report(quarter: Quarter, now: datetime.datetime, user) -> list[ReportTable]:
+    """Return every table of the quarter's report, counting only incidents `user` may see."""
+    return [
+        incidents_per_severity(quarter, user),
+        response_times(quarter, user),
+        *on_call_load(quarter, user),
+        postmortem_timeliness(quarter, now, user),
+        action_items_opened_closed(quarter, user),
+        completed_items(quarter, user),
     ]

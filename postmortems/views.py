@@ -537,7 +537,7 @@ def report(request):
         quarter = reports.Quarter.parse(request.GET.get("quarter", ""))
     except ValueError:
         quarter = reports.Quarter.containing(now.astimezone(datetime.UTC).date())
-    tables = reports.quarterly_report(quarter, now)
+    tables = reports.quarterly_report(quarter, now, request.user)
     wanted = request.GET.get("table")
     if request.GET.get("format") == "csv":
         table = next((table for table in tables if table.key == wanted), None)
@@ -552,6 +552,12 @@ def report(request):
         ),
         "postmortems": charts_module.bar_chart(by_key["postmortems"], columns=[1, 2, 3]),
         "action_items": charts_module.bar_chart(by_key["action_items"], columns=[1, 2, 3]),
+        "pages_per_rotation": charts_module.bar_chart(
+            by_key["pages_per_rotation"], columns=[1, 2, 3], stacked=True
+        ),
+        "pages_per_person": charts_module.bar_chart(
+            by_key["pages_per_person"], columns=[1, 2, 3], stacked=True
+        ),
     }
     context = {
         "quarter": quarter,

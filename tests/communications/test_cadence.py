@@ -11,6 +11,7 @@ from incidents import services as incident_services
 from incidents.models import Incident, Severity, TimelineEntry
 from incidents.selectors import incident_update_overdue_list
 from notifications.models import Message
+from paging.models import EscalationContact
 from tests.communications.factories import (
     communications_lead_assign,
     declare_sev1,
@@ -218,6 +219,32 @@ def test_commander_as_lead_escalates_to_manager_first(sev1):
     ]
 
 
+def _engineering_manager_contact_hold(user):
+    contact = EscalationContact.objects.get(key=EscalationContact.ENGINEERING_MANAGER)
+    contact.holder = user
+    contact.save()
+
+
+def test_engineering_manager_is_l2_contact_holder(db):
+    manager_user(username="em-first")
+    holder = manager_user(username="em-on-duty")
+    _engineering_manager_contact_hold(holder)
+
+    manager = selectors.engineering_manager_get()
+
+    assert manager == holder
+
+
+def test_engineering_manager_skips_inactive_holder(db):
+    first = manager_user(username="em-first")
+    holder = manager_user(username="em-gone", is_active=False)
+    _engineering_manager_contact_hold(holder)
+
+    manager = selectors.engineering_manager_get()
+
+    assert manager == first
+
+
 def test_engineering_manager_is_first_active_manager(db):
     inactive = manager_user(username="em-gone", is_active=False)
     first = manager_user(username="em-first")
@@ -261,11 +288,12 @@ def _open_incidents(count, commander):
 def test_sweep_query_count_flat(commander, django_assert_num_queries):
     manager_user(username="em")
     _open_incidents(1, commander)
-    with django_assert_num_queries(5):
+    # The engineering manager lookup reads the L2 contact, then falls back to the Managers group.
+    with django_assert_num_queries(6):
         one = selectors.cadence_reminder_due_list(now=at(10, 30))
     _open_incidents(4, commander)
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         five = selectors.cadence_reminder_due_list(now=at(10, 30))
 
     assert len(one) == 2

@@ -153,3 +153,55 @@ def test_sweep_releases_stale_claim():
     due = services.message_due_ids(now=timezone.now())
 
     assert due == [message.pk]
+
+
+def _outbound(channel, dedup_key, **kwargs):
+    return services.OutboundMessage(
+        channel=channel, subject="INC-1 SEV-1 declared", body="Paged", dedup_key=dedup_key, **kwargs
+    )
+
+
+def test_queue_bulk_returns_stored_for_known_key(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        stored = _queue(channel=Channel.EMAIL, dedup_key="bulk:1", target="alice@example.com")
+
+        messages = services.message_queue_bulk(
+            requests=[
+                _outbound(Channel.EMAIL, "bulk:1", target="alice@example.com"),
+                _outbound(Channel.EMAIL, "bulk:2", target="alice@example.com"),
+                _outbound(Channel.EMAIL, "bulk:2", target="alice@example.com"),
+            ]
+        )
+
+    assert messages[0].pk == stored.pk
+    assert messages[1].pk == messages[2].pk
+    assert Message.objects.count() == 2
+
+
+def test_queue_bulk_addresses_and_skips(django_capture_on_commit_callbacks):
+    user = UserFactory(username="alice", email="alice@example.com")
+    ContactMethod.objects.create(user=user, channel=Channel.SMS, address="+15550100")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        email, sms, phone = services.message_queue_bulk(
+            requests=[
+                _outbound(Channel.EMAIL, "bulk:email", recipient=user),
+                _outbound(Channel.SMS, "bulk:sms", recipient=user),
+                _outbound(Channel.PHONE, "bulk:phone", recipient=user),
+            ]
+        )
+
+    assert email.target == "alice@example.com"
+    assert email.status == Message.Status.PENDING
+    assert sms.target == "+15550100"
+    assert phone.status == Message.Status.SKIPPED
+    assert len(callbacks) == 1
+
+
+def test_queue_bulk_query_count(django_assert_num_queries):
+    users = [UserFactory(username=f"person-{number}") for number in range(3)]
+    requests = [_outbound(Channel.EMAIL, f"bulk:{user.pk}", recipient=user) for user in users]
+
+    # The stored keys, the contact methods and one INSERT.
+    with django_assert_num_queries(3):
+        services.message_queue_bulk(requests=requests)

@@ -278,9 +278,29 @@ def test_sweep_query_count_flat(on_call, django_assert_num_queries):
             services.escalation_sweep()
 
 
+def test_sweep_queries_per_due_step(on_call, django_assert_num_queries):
+    with time_machine.travel(START, tick=False) as traveller:
+        for number in range(3):
+            declare_sev1(title=f"Checkout outage in region {number}")
+        Escalation.objects.update(response_due_at=START + minutes(99))
+        traveller.move_to(START + minutes(16))
+
+        expected = QUERIES_ONE_DUE_STEP - QUERIES_MISSED_DEADLINE + 2 * QUERIES_PER_DUE_STEP
+        with django_assert_num_queries(expected):
+            result = services.escalation_sweep()
+
+    assert result.pages == 3
+
+
 # One sweep that records one missed deadline and pages one step of four channels: the count
 # depends on what is due, never on how many incidents are open.
-QUERIES_ONE_DUE_STEP = 38
+QUERIES_ONE_DUE_STEP = 20
+# The missed deadline's escalation row and timeline entry (the entry also updates the incident).
+QUERIES_MISSED_DEADLINE = 3
+# Each further step due in the same sweep: its savepoints, page row, message lookup and insert,
+# timeline entry and escalation row. Contacts, the person on call and contact methods are read
+# once per sweep.
+QUERIES_PER_DUE_STEP = 10
 
 
 def test_failing_slack_page_retried_then_failed(on_call, settings):

@@ -61,7 +61,7 @@ def data_set():
 
 
 def _tables():
-    return {table.key: table for table in quarterly_report(Q1, NOW)}
+    return {table.key: table for table in quarterly_report(Q1, NOW, None)}
 
 
 def test_incidents_per_severity_per_month(data_set):

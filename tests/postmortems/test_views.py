@@ -315,3 +315,23 @@ def test_pages_need_login(client):
     response = client.get(reverse("postmortems:action_items"))
 
     assert response.status_code == 302
+
+
+def test_report_page_shows_on_call_load(client):
+    client.force_login(viewer_user())
+
+    response = client.get(reverse("postmortems:reports"))
+
+    assert 'id="report-pages_per_rotation"' in response.text
+    assert 'id="report-pages_per_person"' in response.text
+
+
+def test_report_csv_of_pages_per_person(client):
+    client.force_login(viewer_user())
+
+    response = client.get(
+        reverse("postmortems:reports") + "?quarter=2026-Q1&table=pages_per_person&format=csv"
+    )
+
+    header = response.content.decode().splitlines()[0]
+    assert header == "Person,2026-01,2026-02,2026-03,Total"
