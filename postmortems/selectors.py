@@ -5,6 +5,9 @@ import zoneinfo
 
 from django.db.models import Q, QuerySet
 
+from incidents.models import Incident
+from incidents.selectors import incident_visible_filter
+
 from .models import (
     ActionItem,
     ActionItemPriority,
@@ -45,8 +48,18 @@ def priority_list() -> QuerySet[ActionItemPriority]:
     return ActionItemPriority.objects.order_by("level")
 
 
+def _visible_incidents(user) -> QuerySet[Incident]:
+    """Return the incidents the user may see, as a subquery; security ones only for the group."""
+    return Incident.objects.filter(incident_visible_filter(user)).values("pk")
+
+
 def postmortem_list(*, user) -> QuerySet[Postmortem]:
-    return Postmortem.objects.select_related("incident__severity", "author").order_by("-created_at")
+    """Return the post-mortems of the incidents the user may see."""
+    return (
+        Postmortem.objects.filter(incident__in=_visible_incidents(user))
+        .select_related("incident__severity", "author")
+        .order_by("-created_at")
+    )
 
 
 def postmortem_get(*, user, pk: int) -> Postmortem:
@@ -79,10 +92,10 @@ def team_of_owner(owner) -> Team | None:
 
 
 def action_item_list(*, user) -> QuerySet[ActionItem]:
-    """Return action items with everything a table row shows, in a constant number of queries."""
-    return ActionItem.objects.select_related(
-        "owner", "team", "priority", "incident__severity", "postmortem"
-    )
+    """Return the action items the user may see, ready for a table in a constant query count."""
+    return ActionItem.objects.filter(
+        Q(incident__isnull=True) | Q(incident__in=_visible_incidents(user))
+    ).select_related("owner", "team", "priority", "incident__severity", "postmortem")
 
 
 def action_item_open_list(*, user) -> QuerySet[ActionItem]:
@@ -109,5 +122,8 @@ def weekly_review_entry_list(*, review: WeeklyReview, user=None) -> QuerySet[Wee
         "item__owner", "item__team", "item__priority", "item__incident__severity"
     ).order_by("-was_overdue", "item__due_date", "item__priority__level", "item_id")
     if user is not None:
-        entries = entries.filter(Q(item__owner=user) | Q(item__team__managers=user)).distinct()
+        entries = entries.filter(
+            Q(item__owner=user) | Q(item__team__managers=user),
+            Q(item__incident__isnull=True) | Q(item__incident__in=_visible_incidents(user)),
+        ).distinct()
     return entries

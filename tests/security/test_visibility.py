@@ -179,3 +179,31 @@ def test_admin_shows_security_incident_to_member(client, hidden):
 
     assert response.status_code == 200
     assert SECRET_TITLE in response.text
+
+
+def test_postmortem_and_action_items_hidden_from_outsiders(client):
+    from postmortems.services import action_item_create
+    from tests.incidents.factories import viewer_user
+    from tests.postmortems.factories import priority, resolve_incident
+
+    member = security_user()
+    record = mark_security_incident(actor=member)
+    incident = resolve_incident(record.incident, commander=member)
+    postmortem = incident.postmortem
+    action_item_create(
+        actor=member,
+        postmortem=postmortem,
+        title="Rotate leaked keys",
+        owner=member,
+        priority=priority(),
+        due_date=incident.declared_at.date(),
+    )
+    client.force_login(viewer_user())
+
+    postmortems_page = client.get(reverse("postmortems:list")).content.decode()
+    items_page = client.get(reverse("postmortems:action_items")).content.decode()
+    detail = client.get(reverse("postmortems:detail", args=[postmortem.pk]))
+
+    assert incident.title not in postmortems_page
+    assert "Rotate leaked keys" not in items_page
+    assert detail.status_code == 404
