@@ -21,7 +21,7 @@ from django.utils import timezone
 from incidents import services as incident_services
 from incidents.durations import format_duration
 from incidents.models import Incident, Severity, Source, TimelineEntry
-from notifications.models import Channel, ContactMethod
+from notifications.models import Channel, ContactMethod, Message
 from notifications.services import AddressBook, OutboundMessage, message_queue, message_queue_bulk
 
 from .links import acknowledge_token_read, acknowledge_url_make
@@ -295,10 +295,19 @@ def _step_page(
             round_,
         )
         return None
-    message_queue_bulk(requests=requests, address_book=lookups.address_book)
+    stored = message_queue_bulk(requests=requests, address_book=lookups.address_book)
+    # Say which channels were skipped (not configured, no address), so the timeline never
+    # claims a delivery that the Notifications list shows as skipped.
+    skipped = [
+        label
+        for label, message in zip(queued, stored, strict=True)
+        if message.status == Message.Status.SKIPPED
+    ]
 
     who = f"{_username(user)} as {step['label']}" if user else f"{step['label']}: nobody set"
     via = ", ".join(queued) if queued else "no channel"
+    if skipped:
+        via += f" (skipped: {', '.join(skipped)})"
     if actor is None:
         message = f"Paged {who} ({position}) via {via}"
         kind, source = TimelineEntry.Kind.SYSTEM, Source.SYSTEM

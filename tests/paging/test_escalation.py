@@ -345,3 +345,13 @@ def test_dashboard_lists_pages_awaiting_acknowledgement(client, on_call):
 
     assert list(waiting) == [incident]
     assert list(after) == []
+
+
+def test_timeline_names_skipped_channels(on_call, settings):
+    settings.SMS_PROVIDER_URL = ""
+
+    incident = declare_sev2()
+
+    entry = incident.timeline.filter(kind=TimelineEntry.Kind.SYSTEM, message__startswith="Paged")
+    assert "skipped: " in entry.get().message
+    assert "SMS" in entry.get().message.split("skipped: ")[1]
