@@ -34,8 +34,12 @@ class Command(BaseCommand):
                     "--beat",
                     "--scheduler",
                     settings.CELERY_BEAT_SCHEDULER,
+                    # Threads stop at once on Ctrl+C; prefork children could keep the
+                    # worker in its warm shutdown for long after the server is gone.
+                    "--pool",
+                    "threads",
                     "--concurrency",
-                    "2",
+                    "4",
                     "--loglevel",
                     "INFO",
                 ]
