@@ -5,6 +5,7 @@ import datetime
 from django.db.models import Count, Q, QuerySet
 
 from incidents.models import Incident
+from incidents.selectors import incident_visible_filter
 
 from .models import Alert, Delivery, Feedback, Integration, RejectedDelivery, token_hash
 
@@ -48,8 +49,14 @@ def delivery_recent_list(*, integration: Integration) -> QuerySet[Delivery]:
 
 
 def alert_list(*, user) -> QuerySet[Alert]:
-    """Return the alerts the user may see, ready for the inbox table (constant query count)."""
-    return Alert.objects.select_related("integration", "severity", "rule", "incident")
+    """Return the alerts the user may see, ready for the inbox table (constant query count).
+
+    Alerts of a security incident are shown only to those who may see the incident.
+    """
+    visible = Incident.objects.filter(incident_visible_filter(user)).values("pk")
+    return Alert.objects.filter(Q(incident__isnull=True) | Q(incident__in=visible)).select_related(
+        "integration", "severity", "rule", "incident"
+    )
 
 
 def incident_alert_list(*, incident: Incident) -> QuerySet[Alert]:

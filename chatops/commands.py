@@ -21,6 +21,7 @@ from incidents.selectors import (
     severity_suggest,
     status_update_default_status,
 )
+from security.selectors import user_may_see_incident
 
 from . import selectors
 from .services.users import slack_member_user_get
@@ -235,6 +236,10 @@ def command_execute(*, actor, parsed: ParsedCommand, channel_id: str, channel_na
         if parsed.name == "create":
             return _create(actor, parsed)
         incident = selectors.incident_for_channel(channel_id=channel_id, channel_name=channel_name)
+        # Someone outside the Security group learns nothing of a security incident, not even
+        # that this channel belongs to one.
+        if incident is not None and not user_may_see_incident(actor, incident):
+            incident = None
         if incident is None:
             raise CommandError(
                 f"#{channel_name} is not an incident channel: run `/incident {parsed.name}` in "

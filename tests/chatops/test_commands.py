@@ -261,3 +261,15 @@ def test_help_has_example_for_each_subcommand():
 
     for subcommand in commands.SUBCOMMANDS.values():
         assert subcommand.example in text, subcommand.name
+
+
+def test_status_of_security_incident_hidden_from_outsider(client, slack_api, alice):
+    from tests.security.factories import mark_security_incident
+
+    record = mark_security_incident()
+    incident = record.incident
+
+    reply = _run(client, slack_api, "status", **_in_channel(incident))
+
+    assert "is not an incident channel" in reply["text"]
+    assert incident.title not in reply["text"]

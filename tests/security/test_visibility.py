@@ -207,3 +207,27 @@ def test_postmortem_and_action_items_hidden_from_outsiders(client):
     assert incident.title not in postmortems_page
     assert "Rotate leaked keys" not in items_page
     assert detail.status_code == 404
+
+
+def test_alerts_of_security_incident_hidden_from_outsiders(client):
+    from alerts.models import Alert
+    from alerts.selectors import alert_list
+    from tests.alerts.factories import make_integration, payload
+
+    _, token = make_integration("alertmanager")
+    client.post(
+        "/webhooks/alertmanager/",
+        payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    alert = Alert.objects.get()
+    member = security_user()
+    record = mark_security_incident(actor=member)
+    Alert.objects.filter(pk=alert.pk).update(incident=record.incident)
+
+    outsider_alerts = list(alert_list(user=commander_user()))
+    member_alerts = list(alert_list(user=member))
+
+    assert outsider_alerts == []
+    assert member_alerts == [alert]
