@@ -6,6 +6,7 @@ its status records that it ran), from the request or later from a Celery task.
 """
 
 import datetime
+import functools
 import logging
 import re
 import secrets
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from incidents.models import (
@@ -58,6 +59,25 @@ logger = logging.getLogger(__name__)
 ALERT_RECEIVED_ITEM_PREFIX = "Alert received"
 # After this many failed attempts a delivery is marked failed and no longer retried.
 MAX_PROCESS_ATTEMPTS = 5
+# Attempts of one processing run that lose a race to a concurrent delivery before it gives up.
+RACE_RETRIES = 5
+# PostgreSQL's SQLSTATE for a deadlock it broke by failing one of the transactions.
+DEADLOCK_DETECTED = "40P01"
+# What applying an event may change on a stored alert; the row is locked while it is read and written.
+ALERT_UPDATE_FIELDS = [
+    "status",
+    "resolved_at",
+    "ends_at",
+    "repeat_count",
+    "title",
+    "description",
+    "labels",
+    "annotations",
+    "links",
+    "last_seen_at",
+    "last_delivery",
+    "updated_at",
+]
 # Headers that carry credentials are never stored with a delivery.
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 BODY_EXCERPT_LENGTH = 2000
@@ -118,8 +138,13 @@ def delivery_store(
     body: bytes,
     remote_addr: str | None,
 ) -> Delivery:
-    """Store an accepted request body and its headers, before any processing."""
-    return Delivery.objects.create(
+    """Store an accepted request body and its headers, and queue its processing after commit.
+
+    The request answers 202 once this commits; a Celery worker then turns the delivery into
+    alerts. A delivery whose task is lost (broker down, worker killed) stays pending and is
+    queued again by `delivery_sweep_task`.
+    """
+    delivery = Delivery.objects.create(
         integration=integration,
         received_at=timezone.now(),
         content_type=content_type[:100],
@@ -127,6 +152,14 @@ def delivery_store(
         body=body.decode("utf-8"),
         remote_addr=remote_addr or None,
     )
+    transaction.on_commit(functools.partial(_delivery_queue, delivery.pk), robust=True)
+    return delivery
+
+
+def _delivery_queue(delivery_id: int) -> None:
+    from .tasks import delivery_process_task
+
+    delivery_process_task.delay(delivery_id)
 
 
 def rejected_delivery_record(
@@ -204,17 +237,34 @@ class _Context:
 def delivery_process(*, delivery_id: int) -> list[int]:
     """Turn a stored delivery into alerts and incidents, once; returns the ids of its alerts.
 
-    A delivery already processed, or being processed by someone else, is left alone. A failure
-    rolls back everything the attempt wrote, counts the attempt and re-raises.
+    A delivery already processed, or being processed by someone else, is left alone. An attempt
+    that lost a race with another delivery of the same new alert is rolled back and run again.
+    Any other failure rolls back everything the attempt wrote, counts the attempt and re-raises.
     """
-    try:
-        alert_ids, subscription_id = _delivery_process(delivery_id)
-    except Exception as error:
-        _delivery_failure_record(delivery_id, error)
-        raise
+    attempt = 1
+    while True:
+        try:
+            alert_ids, subscription_id = _delivery_process(delivery_id)
+            break
+        except (IntegrityError, OperationalError) as error:
+            if attempt >= RACE_RETRIES or not _is_race(error):
+                _delivery_failure_record(delivery_id, error)
+                raise
+            logger.info("Delivery %s lost a race (%s); trying again", delivery_id, error)
+            attempt += 1
+        except Exception as error:
+            _delivery_failure_record(delivery_id, error)
+            raise
     if subscription_id is not None:
         sns_subscription_confirm(subscription_id=subscription_id)
     return alert_ids
+
+
+def _is_race(error: Exception) -> bool:
+    """Whether another transaction inserted the same alert first or the two locked in a cycle."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 @transaction.atomic
@@ -249,10 +299,8 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
     # Rows are locked in a fixed order (alerts by identity, then groups by key, then incidents),
     # so two deliveries that share alerts or groups wait for each other instead of deadlocking.
     applied = []
-    for event in sorted(result.events, key=lambda item: item.identity):
-        alert, outcome = _alert_apply(context, event)
-        if alert is not None:
-            applied.append((alert, outcome))
+    for wave in _event_waves(result.events):
+        applied.extend(_alerts_apply(context, wave))
     groups = defaultdict(list)
     for alert, outcome in applied:
         rule = alert.rule
@@ -280,6 +328,23 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
     return sorted({alert.pk for alert in alerts}), subscription_id
 
 
+def _event_waves(events: list[AlertEvent]) -> list[list[AlertEvent]]:
+    """Split events into waves of distinct identities, each sorted, keeping each identity's order.
+
+    Nearly every delivery is one wave. A delivery that reports one alert twice (fired, then
+    resolved) applies the second report after the first is written.
+    """
+    waves: list[list[AlertEvent]] = []
+    seen: dict[str, int] = defaultdict(int)
+    for event in events:
+        index = seen[event.identity]
+        seen[event.identity] += 1
+        if index == len(waves):
+            waves.append([])
+        waves[index].append(event)
+    return [sorted(wave, key=lambda item: item.identity) for wave in waves]
+
+
 def _delivery_finish(delivery: Delivery, *, status: str, alerts: list, notes: list[str]) -> None:
     delivery.status = status
     delivery.processed_at = timezone.now()
@@ -296,25 +361,54 @@ def _delivery_failure_record(delivery_id: int, error: Exception) -> None:
     pending.filter(attempts__gte=MAX_PROCESS_ATTEMPTS).update(status=Delivery.Status.FAILED)
 
 
-def _latest_locked(integration: Integration, identity: str) -> Alert | None:
-    return (
-        Alert.objects.select_for_update()
-        .filter(integration=integration, identity=identity)
+def _latest_locked(integration: Integration, identities: list[str]) -> dict[str, Alert]:
+    """Lock and return the latest occurrence of each identity that has one, in identity order."""
+    latest = (
+        Alert.objects.filter(integration=integration, identity=OuterRef("identity"))
         .order_by("-occurrence")
-        .first()
+        .values("occurrence")[:1]
     )
+    rows = (
+        Alert.objects.select_for_update(of=("self",))
+        .filter(integration=integration, identity__in=identities, occurrence=Subquery(latest))
+        .order_by("identity")
+    )
+    return {alert.identity: alert for alert in rows}
 
 
-def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, str]:
-    """Apply one event to the stored alert of its identity, with that row locked."""
-    latest = _latest_locked(context.integration, event.identity)
+def _alerts_apply(context: _Context, events: list[AlertEvent]) -> list[tuple[Alert, str]]:
+    """Apply events of distinct identities with three statements: lock, insert, update."""
+    latest = _latest_locked(context.integration, [event.identity for event in events])
+    applied, created, changed = [], [], []
+    for event in events:
+        alert, outcome = _alert_apply(context, latest.get(event.identity), event)
+        if alert is None:
+            continue
+        applied.append((alert, outcome))
+        if outcome == CREATED:
+            created.append(alert)
+        elif outcome != IGNORED:
+            changed.append(alert)
+    if created:
+        # A concurrent delivery that inserted one of these first makes this fail; the whole
+        # attempt is then run again and finds its row.
+        Alert.objects.bulk_create(created)
+    if changed:
+        Alert.objects.bulk_update(changed, ALERT_UPDATE_FIELDS)
+    return applied
+
+
+def _alert_apply(
+    context: _Context, latest: Alert | None, event: AlertEvent
+) -> tuple[Alert | None, str]:
+    """Apply one event to the latest stored occurrence of its identity, in memory."""
     if latest is None:
         if event.status != AlertStatus.FIRING:
             context.notes.append(
                 f"{event.status.capitalize()} for unknown alert {event.identity!r}: nothing to change."
             )
             return None, IGNORED
-        return _occurrence_create(context, event, occurrence=1)
+        return _occurrence_build(context, event, occurrence=1), CREATED
 
     if latest.status == AlertStatus.RESOLVED:
         if event.status != AlertStatus.FIRING:
@@ -326,7 +420,7 @@ def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, st
                 "older than its resolve: kept resolved."
             )
             return latest, IGNORED
-        return _occurrence_create(context, event, occurrence=latest.occurrence + 1)
+        return _occurrence_build(context, event, occurrence=latest.occurrence + 1), CREATED
 
     if event.status == AlertStatus.FIRING:
         _alert_repeat(context, latest, event)
@@ -335,15 +429,15 @@ def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, st
         if latest.status == AlertStatus.ACKNOWLEDGED:
             return latest, IGNORED
         latest.status = AlertStatus.ACKNOWLEDGED
-        _alert_seen(context, latest, ["status"])
+        _alert_seen(context, latest)
         return latest, ACKNOWLEDGED
     return _alert_resolve(context, latest, event)
 
 
-def _occurrence_create(context: _Context, event: AlertEvent, *, occurrence: int):
+def _occurrence_build(context: _Context, event: AlertEvent, *, occurrence: int) -> Alert:
     rule = context.rule_for(event)
     now = context.now
-    alert = Alert(
+    return Alert(
         integration=context.integration,
         source=context.integration.kind,
         identity=event.identity,
@@ -363,21 +457,15 @@ def _occurrence_create(context: _Context, event: AlertEvent, *, occurrence: int)
         first_seen_at=now,
         last_seen_at=now,
         last_delivery=context.delivery,
+        created_at=now,
+        updated_at=now,
     )
-    try:
-        with transaction.atomic():
-            alert.save()
-    except IntegrityError:
-        # Another delivery stored this occurrence first; apply the event to its row instead.
-        logger.info("Alert %s occurrence %s exists already", event.identity, occurrence)
-        return _alert_apply(context, event)
-    return alert, CREATED
 
 
-def _alert_seen(context: _Context, alert: Alert, fields: list[str]) -> None:
+def _alert_seen(context: _Context, alert: Alert) -> None:
     alert.last_seen_at = max(context.now, alert.first_seen_at)
     alert.last_delivery = context.delivery
-    alert.save(update_fields=[*fields, "last_seen_at", "last_delivery", "updated_at"])
+    alert.updated_at = context.now
 
 
 def _alert_repeat(context: _Context, alert: Alert, event: AlertEvent) -> None:
@@ -387,8 +475,7 @@ def _alert_repeat(context: _Context, alert: Alert, event: AlertEvent) -> None:
     alert.labels = event.labels or alert.labels
     alert.annotations = event.annotations or alert.annotations
     alert.links = event.links or alert.links
-    fields = ["repeat_count", "title", "description", "labels", "annotations", "links"]
-    _alert_seen(context, alert, fields)
+    _alert_seen(context, alert)
 
 
 def _alert_resolve(context: _Context, alert: Alert, event: AlertEvent):
@@ -401,7 +488,7 @@ def _alert_resolve(context: _Context, alert: Alert, event: AlertEvent):
     alert.status = AlertStatus.RESOLVED
     alert.resolved_at = context.now
     alert.ends_at = event.ends_at or event.occurred_at or context.now
-    _alert_seen(context, alert, ["status", "resolved_at", "ends_at"])
+    _alert_seen(context, alert)
     return alert, RESOLVED
 
 
@@ -423,13 +510,15 @@ def _incident_link(context: _Context, key: str, alerts: list[Alert]) -> None:
     of alerts adds one entry per delivery rather than one per alert.
     """
     first = alerts[0]
-    group, _ = AlertGroup.objects.get_or_create(key=key, defaults={"rule": first.rule})
-    group = AlertGroup.objects.select_for_update().get(pk=group.pk)
-    incident = (
-        Incident.objects.filter(pk=group.incident_id, resolved_at__isnull=True).first()
-        if group.incident_id
-        else None
+    # The lookup locks the row; a group created by a concurrent delivery is found and locked.
+    group, _ = (
+        AlertGroup.objects.select_for_update(of=("self",))
+        .select_related("incident")
+        .get_or_create(key=key, defaults={"rule": first.rule})
     )
+    incident = group.incident
+    if incident is not None and incident.resolved_at is not None:
+        incident = None
     joined = alerts
     if incident is None:
         incident = _incident_declare(context, first)
