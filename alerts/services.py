@@ -18,7 +18,8 @@ import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from incidents.models import (
@@ -63,17 +64,13 @@ MAX_PROCESS_ATTEMPTS = 5
 RACE_RETRIES = 5
 # PostgreSQL's SQLSTATE for a deadlock it broke by failing one of the transactions.
 DEADLOCK_DETECTED = "40P01"
-# What applying an event may change on a stored alert; the row is locked while it is read and written.
-ALERT_UPDATE_FIELDS = [
+# What a repeat may change on a stored alert besides its count and last-seen fields.
+ALERT_CONTENT_FIELDS = ["title", "description", "labels", "annotations", "links"]
+# What a resolve or an acknowledgement writes.
+ALERT_STATE_FIELDS = [
     "status",
     "resolved_at",
     "ends_at",
-    "repeat_count",
-    "title",
-    "description",
-    "labels",
-    "annotations",
-    "links",
     "last_seen_at",
     "last_delivery",
     "updated_at",
@@ -209,9 +206,17 @@ class _Context:
     delivery: Delivery
     integration: Integration
     now: datetime.datetime
-    rules: list[AlertRule]
-    severities: dict[str, Severity]
     notes: list[str] = field(default_factory=list)
+
+    # Rules and severities are read only when a delivery has a new occurrence to classify, so a
+    # delivery of repeats costs no query for them.
+    @functools.cached_property
+    def rules(self) -> list[AlertRule]:
+        return list(AlertRule.objects.select_related("severity").order_by("severity__level", "id"))
+
+    @functools.cached_property
+    def severities(self) -> dict[str, Severity]:
+        return {severity.key: severity for severity in Severity.objects.all()}
 
     def rule_for(self, event: AlertEvent) -> AlertRule | None:
         """Return the most severe rule that matches the event under the integration's mode."""
@@ -285,8 +290,6 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
         delivery=delivery,
         integration=integration,
         now=timezone.now(),
-        rules=list(AlertRule.objects.select_related("severity").order_by("severity__level", "id")),
-        severities={severity.key: severity for severity in Severity.objects.all()},
     )
     try:
         result = parse(integration.kind, delivery.body.encode("utf-8"), delivery.headers)
@@ -303,8 +306,8 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
         applied.extend(_alerts_apply(context, wave))
     groups = defaultdict(list)
     for alert, outcome in applied:
-        rule = alert.rule
-        if outcome == CREATED and rule is not None and rule.declares_incident:
+        # Only new occurrences join groups; their rule is in memory, so no query per alert.
+        if outcome == CREATED and alert.rule is not None and alert.rule.declares_incident:
             groups[_group_key(integration, alert)].append(alert)
     for key in sorted(groups):
         _incident_link(context, key, groups[key])
@@ -377,24 +380,47 @@ def _latest_locked(integration: Integration, identities: list[str]) -> dict[str,
 
 
 def _alerts_apply(context: _Context, events: list[AlertEvent]) -> list[tuple[Alert, str]]:
-    """Apply events of distinct identities with three statements: lock, insert, update."""
+    """Apply events of distinct identities to their locked rows, in few statements.
+
+    New occurrences are one insert and repeats one update; only a repeat that changes an alert's
+    text or labels, a resolve or an acknowledgement writes its own row.
+    """
     latest = _latest_locked(context.integration, [event.identity for event in events])
-    applied, created, changed = [], [], []
+    applied, created, repeated, saves = [], [], [], []
     for event in events:
-        alert, outcome = _alert_apply(context, latest.get(event.identity), event)
+        stored = latest.get(event.identity)
+        before = [getattr(stored, name) for name in ALERT_CONTENT_FIELDS] if stored else []
+        alert, outcome = _alert_apply(context, stored, event)
         if alert is None:
             continue
         applied.append((alert, outcome))
         if outcome == CREATED:
             created.append(alert)
+        elif outcome == REPEATED:
+            repeated.append(alert.pk)
+            after = [getattr(alert, name) for name in ALERT_CONTENT_FIELDS]
+            changed = [
+                name
+                for name, old, new in zip(ALERT_CONTENT_FIELDS, before, after, strict=True)
+                if old != new
+            ]
+            if changed:
+                saves.append((alert, changed))
         elif outcome != IGNORED:
-            changed.append(alert)
+            saves.append((alert, ALERT_STATE_FIELDS))
     if created:
         # A concurrent delivery that inserted one of these first makes this fail; the whole
         # attempt is then run again and finds its row.
         Alert.objects.bulk_create(created)
-    if changed:
-        Alert.objects.bulk_update(changed, ALERT_UPDATE_FIELDS)
+    if repeated:
+        Alert.objects.filter(pk__in=repeated).update(
+            repeat_count=F("repeat_count") + 1,
+            last_seen_at=Greatest(Value(context.now), F("first_seen_at")),
+            last_delivery=context.delivery,
+            updated_at=context.now,
+        )
+    for alert, fields in saves:
+        alert.save(update_fields=fields)
     return applied
 
 
