@@ -167,6 +167,28 @@ def _wait_until_processed(run: str, worker: subprocess.Popen, timeout: float) ->
     return False
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """CPU seconds (user and system) used so far by a process and its living descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children, used = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += used.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
 def _start(command: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env={**os.environ, **env})
 
@@ -219,6 +241,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="Client threads.")
     parser.add_argument(
         "--celery-concurrency", type=int, default=4, help="Celery worker processes."
+    )
+    parser.add_argument(
+        "--celery-pool", default="prefork", help="Celery worker pool: prefork or threads."
     )
     parser.add_argument(
         "--timeout", type=float, default=600, help="Seconds to wait for processing to finish."
@@ -274,6 +299,8 @@ def main() -> None:
             "--app",
             "arka_portal",
             "worker",
+            "--pool",
+            args.celery_pool,
             "--concurrency",
             str(args.celery_concurrency),
             "--loglevel",
@@ -285,10 +312,12 @@ def main() -> None:
     )
     try:
         _wait_until_up(base_url, server)
+        cpu_before = [_cpu_seconds(server.pid), _cpu_seconds(worker.pid), time.process_time()]
         started = time.perf_counter()
         statuses, latencies, elapsed = _post_all(base_url, to_send, args.concurrency)
         drained = _wait_until_processed(run, worker, args.timeout)
         processed_elapsed = time.perf_counter() - started
+        cpu_after = [_cpu_seconds(server.pid), _cpu_seconds(worker.pid), time.process_time()]
     finally:
         _stop(server)
         _stop(worker)
@@ -311,8 +340,8 @@ def main() -> None:
     processed_rate = posted_alerts / processed_elapsed
 
     print(
-        f"cpus {os.cpu_count()}, gunicorn workers {args.workers}, celery processes "
-        f"{args.celery_concurrency}, client threads {args.concurrency}"
+        f"cpus {os.cpu_count()}, gunicorn workers {args.workers}, celery {args.celery_pool} "
+        f"pool of {args.celery_concurrency}, client threads {args.concurrency}"
     )
     print(
         f"requests {len(to_send)} ({args.groups * 2} grouped of {ALERTS_PER_GROUP}, "
@@ -327,6 +356,14 @@ def main() -> None:
         f"processed: {processed_rate:.0f} alerts/s end to end "
         f"(no delivery pending after {processed_elapsed:.2f} s)"
         + ("" if drained else f"; TIMED OUT after {args.timeout:.0f} s")
+    )
+    server_cpu, worker_cpu, client_cpu = (
+        after - before for before, after in zip(cpu_before, cpu_after, strict=True)
+    )
+    print(
+        f"cpu seconds: gunicorn {server_cpu:.1f}, celery {worker_cpu:.1f}, "
+        f"client and polling {client_cpu:.1f}; per 1,000 alerts processed: gunicorn "
+        f"{server_cpu / posted_alerts * 1000:.2f}, celery {worker_cpu / posted_alerts * 1000:.2f}"
     )
     print(
         f"latency ms: p50 {_percentile(latencies, 0.50) * 1000:.1f}, p95 {_percentile(latencies, 0.95) * 1000:.1f}, p99 {_percentile(latencies, 0.99) * 1000:.1f}, mean {statistics.mean(latencies) * 1000:.1f}"
