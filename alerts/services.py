@@ -64,9 +64,9 @@ MAX_PROCESS_ATTEMPTS = 5
 RACE_RETRIES = 5
 # PostgreSQL's SQLSTATE for a deadlock it broke by failing one of the transactions.
 DEADLOCK_DETECTED = "40P01"
-# What a repeat may change on a stored alert besides its count and last-seen fields.
+# Fields a repeat may change on a stored alert, besides its count and last-seen fields.
 ALERT_CONTENT_FIELDS = ["title", "description", "labels", "annotations", "links"]
-# What a resolve or an acknowledgement writes.
+# Fields a resolve or an acknowledgement writes.
 ALERT_STATE_FIELDS = [
     "status",
     "resolved_at",
@@ -137,7 +137,7 @@ def delivery_store(
 ) -> Delivery:
     """Store an accepted request body and its headers, and queue its processing after commit.
 
-    The request answers 202 once this commits; a Celery worker then turns the delivery into
+    The request returns 202 once this commits; a Celery worker then turns the delivery into
     alerts. A delivery whose task is lost (broker down, worker killed) stays pending and is
     queued again by `delivery_sweep_task`.
     """
@@ -266,7 +266,7 @@ def delivery_process(*, delivery_id: int) -> list[int]:
 
 
 def _is_race(error: Exception) -> bool:
-    """Whether another transaction inserted the same alert first or the two locked in a cycle."""
+    """Return whether the error is a lost insert race or a deadlock, both worth a retry."""
     if isinstance(error, IntegrityError):
         return True
     return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED

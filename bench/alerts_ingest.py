@@ -4,7 +4,7 @@
     CELERY_BROKER_URL=redis://127.0.0.1:6379/0 python -m bench.alerts_ingest
 
 Use a scratch database: the benchmark migrates it, loads the policy and adds its own integrations.
-It starts gunicorn, which stores each delivery and answers 202, and a Celery worker, which turns
+It starts gunicorn, which stores each delivery and returns 202, and a Celery worker, which turns
 deliveries into alerts and incidents. It posts grouped Alertmanager payloads and single generic
 events, each body twice (a repeat), from several client threads, and prints two rates: accepted
 alerts per second (until the last 202) and processed alerts per second (until no delivery is

@@ -8,7 +8,7 @@ def post(client, django_capture_on_commit_callbacks):
     """Post a body to a webhook endpoint with a bearer token, as a sender does.
 
     An accepted delivery is then processed by running its task, as the Celery worker does after
-    the request commits; tests that check the answer alone post with `client` instead.
+    the request commits; tests that check only the response post with `client` instead.
     """
 
     def send(kind, body, *, token="", content_type="application/json", path_token="", **headers):
