@@ -3,13 +3,16 @@
 Loaded by `load_demo_data`, which runs only with DEBUG on, because these tokens are public.
 """
 
+import datetime
 import hashlib
 import hmac
 import io
 import logging
+import re
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from incidents.models import Severity
 
@@ -33,13 +36,63 @@ DEMO_INTEGRATIONS = [
 ]
 
 
+# The sample payloads were captured in 2025; their times are moved so the latest is this long ago.
+DEMO_ALERT_AGE = datetime.timedelta(minutes=5)
+# ISO 8601 times as senders write them: the wall-clock part, then any fraction and the offset.
+# Only years 19xx and 20xx: Alertmanager's zero endsAt (year 1) means "none" and stays as it is.
+ISO_TIME = re.compile(
+    r"(?P<wall>(?:19|20)\d{2}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?P<fraction>\.\d+)?(?P<offset>Z|[+-]\d{2}:?\d{2})"
+)
+# Unix times in seconds (Sentry) or milliseconds (Datadog, Grafana links) from 2017 to 2033.
+EPOCH_SECONDS = re.compile(r"(?<![\d.])(?P<whole>1[5-9]\d{8})(?P<fraction>\.\d+)?(?!\d)")
+EPOCH_MILLIS = re.compile(r"(?<![\d.])(?P<whole>1[5-9]\d{11})(?!\d)")
+WALL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def _iso_instant(match: re.Match) -> datetime.datetime:
+    offset = match["offset"].replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(match["wall"] + offset)
+
+
+def demo_times_shift(body: str, *, now: datetime.datetime) -> str:
+    """Move every time in a sample body by one amount, so its latest time is DEMO_ALERT_AGE ago.
+
+    Each time keeps its written form (fraction digits, `Z` or `+0000`), so the demo still goes
+    through the quirks the parsers accept.
+    """
+    instants = [_iso_instant(match) for match in ISO_TIME.finditer(body)]
+    instants += [
+        datetime.datetime.fromtimestamp(int(match["whole"]), tz=datetime.UTC)
+        for match in EPOCH_SECONDS.finditer(body)
+    ]
+    instants += [
+        datetime.datetime.fromtimestamp(int(match["whole"]) / 1000, tz=datetime.UTC)
+        for match in EPOCH_MILLIS.finditer(body)
+    ]
+    if not instants:
+        return body
+    seconds = int((now - DEMO_ALERT_AGE - max(instants)).total_seconds())
+    delta = datetime.timedelta(seconds=seconds)
+
+    def iso(match: re.Match) -> str:
+        wall = datetime.datetime.strptime(match["wall"], WALL_FORMAT) + delta  # noqa: DTZ007
+        return wall.strftime(WALL_FORMAT) + (match["fraction"] or "") + match["offset"]
+
+    body = ISO_TIME.sub(iso, body)
+    body = EPOCH_SECONDS.sub(
+        lambda match: str(int(match["whole"]) + seconds) + (match["fraction"] or ""), body
+    )
+    return EPOCH_MILLIS.sub(lambda match: str(int(match["whole"]) + seconds * 1000), body)
+
+
 def demo_token(kind: str) -> str:
     return f"demo-{kind}-token"
 
 
 def demo_alert_post(kind: str, file_name: str) -> receiver.WebhookResponse:
-    """Send a demo payload through the same receiver the webhook view calls."""
-    body = (DEMO_PAYLOADS / file_name).read_bytes()
+    """Send a demo payload, its times moved to just before now, through the webhook receiver."""
+    text = (DEMO_PAYLOADS / file_name).read_text(encoding="utf-8")
+    body = demo_times_shift(text, now=timezone.now()).encode("utf-8")
     content_type = "text/plain; charset=UTF-8" if kind == "cloudwatch" else "application/json"
     headers = {"content-type": content_type, "content-length": str(len(body))}
     path_token = demo_token(kind) if kind in ("sentry", "cloudwatch") else ""
@@ -60,7 +113,11 @@ def demo_alert_post(kind: str, file_name: str) -> receiver.WebhookResponse:
 
 @transaction.atomic
 def demo_data_load() -> bool:
-    """Create the demo integrations and post one alert to each, once; returns whether it did."""
+    """Create the demo integrations and post one alert to each, once; returns whether it did.
+
+    Each delivery is processed here rather than by a worker, so the demo's incidents exist as
+    soon as the command ends.
+    """
     if Integration.objects.filter(name=DEMO_INTEGRATIONS[0][1]).exists():
         return False
     default_severity = Severity.objects.get(key="SEV-4")
@@ -77,4 +134,6 @@ def demo_data_load() -> bool:
     for kind, _, _, file_name in DEMO_INTEGRATIONS:
         response = demo_alert_post(kind, file_name)
         logger.info("Demo %s alert got status %s", kind, response.status)
+        if response.status == 202:
+            services.delivery_process(delivery_id=response.body["delivery_id"])
     return True

@@ -1,7 +1,8 @@
 """Decide the response to one webhook request, checking in the order senders need.
 
 The checks run cheapest first: token (401), content type (415), size (413), storm limit (503),
-payload (400). Only then is the delivery stored and processed. Alertmanager and Datadog treat every
+payload (400). Only then is the delivery stored; it is processed by a Celery worker after the
+request commits. Alertmanager and Datadog treat every
 4xx as final, so a 4xx is given only for a request that can never succeed; anything transient is a
 503 with Retry-After, which they retry.
 """
@@ -66,7 +67,7 @@ def webhook_receive(
     read_body: Callable[[int], bytes],
     remote_addr: str | None,
 ) -> WebhookResponse:
-    """Check, store and process one webhook request; `headers` has lower-case names.
+    """Check and store one webhook request for processing; `headers` has lower-case names.
 
     `read_body(limit)` returns at most `limit` bytes of the body, so an oversized body is never
     read whole.
@@ -177,13 +178,6 @@ def _signature_check(integration: Integration, headers: dict, body: bytes) -> No
 
 
 def _accepted(delivery, result) -> WebhookResponse:
+    # Normalising, grouping and paging run in `alerts.delivery_process_task`, queued on commit.
     body = {"status": "accepted", "delivery_id": delivery.pk, **result.response}
-    try:
-        body["alert_ids"] = services.delivery_process(delivery_id=delivery.pk)
-        body["processed"] = True
-    except Exception:
-        # The delivery is stored, so the answer stays 202: the sweep task processes it again.
-        logger.exception("Processing delivery %s failed; left for the sweep", delivery.pk)
-        body["alert_ids"] = []
-        body["processed"] = False
     return WebhookResponse(status=202, body=body)

@@ -6,6 +6,7 @@ its status records that it ran), from the request or later from a Celery task.
 """
 
 import datetime
+import functools
 import logging
 import re
 import secrets
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from incidents.models import (
@@ -58,6 +60,21 @@ logger = logging.getLogger(__name__)
 ALERT_RECEIVED_ITEM_PREFIX = "Alert received"
 # After this many failed attempts a delivery is marked failed and no longer retried.
 MAX_PROCESS_ATTEMPTS = 5
+# Attempts of one processing run that lose a race to a concurrent delivery before it gives up.
+RACE_RETRIES = 5
+# PostgreSQL's SQLSTATE for a deadlock it broke by failing one of the transactions.
+DEADLOCK_DETECTED = "40P01"
+# Fields a repeat may change on a stored alert, besides its count and last-seen fields.
+ALERT_CONTENT_FIELDS = ["title", "description", "labels", "annotations", "links"]
+# Fields a resolve or an acknowledgement writes.
+ALERT_STATE_FIELDS = [
+    "status",
+    "resolved_at",
+    "ends_at",
+    "last_seen_at",
+    "last_delivery",
+    "updated_at",
+]
 # Headers that carry credentials are never stored with a delivery.
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 BODY_EXCERPT_LENGTH = 2000
@@ -118,8 +135,13 @@ def delivery_store(
     body: bytes,
     remote_addr: str | None,
 ) -> Delivery:
-    """Store an accepted request body and its headers, before any processing."""
-    return Delivery.objects.create(
+    """Store an accepted request body and its headers, and queue its processing after commit.
+
+    The request returns 202 once this commits; a Celery worker then turns the delivery into
+    alerts. A delivery whose task is lost (broker down, worker killed) stays pending and is
+    queued again by `delivery_sweep_task`.
+    """
+    delivery = Delivery.objects.create(
         integration=integration,
         received_at=timezone.now(),
         content_type=content_type[:100],
@@ -127,6 +149,14 @@ def delivery_store(
         body=body.decode("utf-8"),
         remote_addr=remote_addr or None,
     )
+    transaction.on_commit(functools.partial(_delivery_queue, delivery.pk), robust=True)
+    return delivery
+
+
+def _delivery_queue(delivery_id: int) -> None:
+    from .tasks import delivery_process_task
+
+    delivery_process_task.delay(delivery_id)
 
 
 def rejected_delivery_record(
@@ -176,9 +206,17 @@ class _Context:
     delivery: Delivery
     integration: Integration
     now: datetime.datetime
-    rules: list[AlertRule]
-    severities: dict[str, Severity]
     notes: list[str] = field(default_factory=list)
+
+    # Rules and severities are read only when a delivery has a new occurrence to classify, so a
+    # delivery of repeats costs no query for them.
+    @functools.cached_property
+    def rules(self) -> list[AlertRule]:
+        return list(AlertRule.objects.select_related("severity").order_by("severity__level", "id"))
+
+    @functools.cached_property
+    def severities(self) -> dict[str, Severity]:
+        return {severity.key: severity for severity in Severity.objects.all()}
 
     def rule_for(self, event: AlertEvent) -> AlertRule | None:
         """Return the most severe rule that matches the event under the integration's mode."""
@@ -204,17 +242,34 @@ class _Context:
 def delivery_process(*, delivery_id: int) -> list[int]:
     """Turn a stored delivery into alerts and incidents, once; returns the ids of its alerts.
 
-    A delivery already processed, or being processed by someone else, is left alone. A failure
-    rolls back everything the attempt wrote, counts the attempt and re-raises.
+    A delivery already processed, or being processed by someone else, is left alone. An attempt
+    that lost a race with another delivery of the same new alert is rolled back and run again.
+    Any other failure rolls back everything the attempt wrote, counts the attempt and re-raises.
     """
-    try:
-        alert_ids, subscription_id = _delivery_process(delivery_id)
-    except Exception as error:
-        _delivery_failure_record(delivery_id, error)
-        raise
+    attempt = 1
+    while True:
+        try:
+            alert_ids, subscription_id = _delivery_process(delivery_id)
+            break
+        except (IntegrityError, OperationalError) as error:
+            if attempt >= RACE_RETRIES or not _is_race(error):
+                _delivery_failure_record(delivery_id, error)
+                raise
+            logger.info("Delivery %s lost a race (%s); trying again", delivery_id, error)
+            attempt += 1
+        except Exception as error:
+            _delivery_failure_record(delivery_id, error)
+            raise
     if subscription_id is not None:
         sns_subscription_confirm(subscription_id=subscription_id)
     return alert_ids
+
+
+def _is_race(error: Exception) -> bool:
+    """Return whether the error is a lost insert race or a deadlock, both worth a retry."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 @transaction.atomic
@@ -235,8 +290,6 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
         delivery=delivery,
         integration=integration,
         now=timezone.now(),
-        rules=list(AlertRule.objects.select_related("severity").order_by("severity__level", "id")),
-        severities={severity.key: severity for severity in Severity.objects.all()},
     )
     try:
         result = parse(integration.kind, delivery.body.encode("utf-8"), delivery.headers)
@@ -249,14 +302,12 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
     # Rows are locked in a fixed order (alerts by identity, then groups by key, then incidents),
     # so two deliveries that share alerts or groups wait for each other instead of deadlocking.
     applied = []
-    for event in sorted(result.events, key=lambda item: item.identity):
-        alert, outcome = _alert_apply(context, event)
-        if alert is not None:
-            applied.append((alert, outcome))
+    for wave in _event_waves(result.events):
+        applied.extend(_alerts_apply(context, wave))
     groups = defaultdict(list)
     for alert, outcome in applied:
-        rule = alert.rule
-        if outcome == CREATED and rule is not None and rule.declares_incident:
+        # Only new occurrences join groups; their rule is in memory, so no query per alert.
+        if outcome == CREATED and alert.rule is not None and alert.rule.declares_incident:
             groups[_group_key(integration, alert)].append(alert)
     for key in sorted(groups):
         _incident_link(context, key, groups[key])
@@ -280,6 +331,23 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
     return sorted({alert.pk for alert in alerts}), subscription_id
 
 
+def _event_waves(events: list[AlertEvent]) -> list[list[AlertEvent]]:
+    """Split events into waves of distinct identities, each sorted, keeping each identity's order.
+
+    Nearly every delivery is one wave. A delivery that reports one alert twice (fired, then
+    resolved) applies the second report after the first is written.
+    """
+    waves: list[list[AlertEvent]] = []
+    seen: dict[str, int] = defaultdict(int)
+    for event in events:
+        index = seen[event.identity]
+        seen[event.identity] += 1
+        if index == len(waves):
+            waves.append([])
+        waves[index].append(event)
+    return [sorted(wave, key=lambda item: item.identity) for wave in waves]
+
+
 def _delivery_finish(delivery: Delivery, *, status: str, alerts: list, notes: list[str]) -> None:
     delivery.status = status
     delivery.processed_at = timezone.now()
@@ -296,25 +364,77 @@ def _delivery_failure_record(delivery_id: int, error: Exception) -> None:
     pending.filter(attempts__gte=MAX_PROCESS_ATTEMPTS).update(status=Delivery.Status.FAILED)
 
 
-def _latest_locked(integration: Integration, identity: str) -> Alert | None:
-    return (
-        Alert.objects.select_for_update()
-        .filter(integration=integration, identity=identity)
+def _latest_locked(integration: Integration, identities: list[str]) -> dict[str, Alert]:
+    """Lock and return the latest occurrence of each identity that has one, in identity order."""
+    latest = (
+        Alert.objects.filter(integration=integration, identity=OuterRef("identity"))
         .order_by("-occurrence")
-        .first()
+        .values("occurrence")[:1]
     )
+    rows = (
+        Alert.objects.select_for_update(of=("self",))
+        .filter(integration=integration, identity__in=identities, occurrence=Subquery(latest))
+        .order_by("identity")
+    )
+    return {alert.identity: alert for alert in rows}
 
 
-def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, str]:
-    """Apply one event to the stored alert of its identity, with that row locked."""
-    latest = _latest_locked(context.integration, event.identity)
+def _alerts_apply(context: _Context, events: list[AlertEvent]) -> list[tuple[Alert, str]]:
+    """Apply events of distinct identities to their locked rows, in few statements.
+
+    New occurrences are one insert and repeats one update; only a repeat that changes an alert's
+    text or labels, a resolve or an acknowledgement writes its own row.
+    """
+    latest = _latest_locked(context.integration, [event.identity for event in events])
+    applied, created, repeated, saves = [], [], [], []
+    for event in events:
+        stored = latest.get(event.identity)
+        before = [getattr(stored, name) for name in ALERT_CONTENT_FIELDS] if stored else []
+        alert, outcome = _alert_apply(context, stored, event)
+        if alert is None:
+            continue
+        applied.append((alert, outcome))
+        if outcome == CREATED:
+            created.append(alert)
+        elif outcome == REPEATED:
+            repeated.append(alert.pk)
+            after = [getattr(alert, name) for name in ALERT_CONTENT_FIELDS]
+            changed = [
+                name
+                for name, old, new in zip(ALERT_CONTENT_FIELDS, before, after, strict=True)
+                if old != new
+            ]
+            if changed:
+                saves.append((alert, changed))
+        elif outcome != IGNORED:
+            saves.append((alert, ALERT_STATE_FIELDS))
+    if created:
+        # A concurrent delivery that inserted one of these first makes this fail; the whole
+        # attempt is then run again and finds its row.
+        Alert.objects.bulk_create(created)
+    if repeated:
+        Alert.objects.filter(pk__in=repeated).update(
+            repeat_count=F("repeat_count") + 1,
+            last_seen_at=Greatest(Value(context.now), F("first_seen_at")),
+            last_delivery=context.delivery,
+            updated_at=context.now,
+        )
+    for alert, fields in saves:
+        alert.save(update_fields=fields)
+    return applied
+
+
+def _alert_apply(
+    context: _Context, latest: Alert | None, event: AlertEvent
+) -> tuple[Alert | None, str]:
+    """Apply one event to the latest stored occurrence of its identity, in memory."""
     if latest is None:
         if event.status != AlertStatus.FIRING:
             context.notes.append(
                 f"{event.status.capitalize()} for unknown alert {event.identity!r}: nothing to change."
             )
             return None, IGNORED
-        return _occurrence_create(context, event, occurrence=1)
+        return _occurrence_build(context, event, occurrence=1), CREATED
 
     if latest.status == AlertStatus.RESOLVED:
         if event.status != AlertStatus.FIRING:
@@ -326,7 +446,7 @@ def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, st
                 "older than its resolve: kept resolved."
             )
             return latest, IGNORED
-        return _occurrence_create(context, event, occurrence=latest.occurrence + 1)
+        return _occurrence_build(context, event, occurrence=latest.occurrence + 1), CREATED
 
     if event.status == AlertStatus.FIRING:
         _alert_repeat(context, latest, event)
@@ -335,15 +455,15 @@ def _alert_apply(context: _Context, event: AlertEvent) -> tuple[Alert | None, st
         if latest.status == AlertStatus.ACKNOWLEDGED:
             return latest, IGNORED
         latest.status = AlertStatus.ACKNOWLEDGED
-        _alert_seen(context, latest, ["status"])
+        _alert_seen(context, latest)
         return latest, ACKNOWLEDGED
     return _alert_resolve(context, latest, event)
 
 
-def _occurrence_create(context: _Context, event: AlertEvent, *, occurrence: int):
+def _occurrence_build(context: _Context, event: AlertEvent, *, occurrence: int) -> Alert:
     rule = context.rule_for(event)
     now = context.now
-    alert = Alert(
+    return Alert(
         integration=context.integration,
         source=context.integration.kind,
         identity=event.identity,
@@ -363,21 +483,15 @@ def _occurrence_create(context: _Context, event: AlertEvent, *, occurrence: int)
         first_seen_at=now,
         last_seen_at=now,
         last_delivery=context.delivery,
+        created_at=now,
+        updated_at=now,
     )
-    try:
-        with transaction.atomic():
-            alert.save()
-    except IntegrityError:
-        # Another delivery stored this occurrence first; apply the event to its row instead.
-        logger.info("Alert %s occurrence %s exists already", event.identity, occurrence)
-        return _alert_apply(context, event)
-    return alert, CREATED
 
 
-def _alert_seen(context: _Context, alert: Alert, fields: list[str]) -> None:
+def _alert_seen(context: _Context, alert: Alert) -> None:
     alert.last_seen_at = max(context.now, alert.first_seen_at)
     alert.last_delivery = context.delivery
-    alert.save(update_fields=[*fields, "last_seen_at", "last_delivery", "updated_at"])
+    alert.updated_at = context.now
 
 
 def _alert_repeat(context: _Context, alert: Alert, event: AlertEvent) -> None:
@@ -387,8 +501,7 @@ def _alert_repeat(context: _Context, alert: Alert, event: AlertEvent) -> None:
     alert.labels = event.labels or alert.labels
     alert.annotations = event.annotations or alert.annotations
     alert.links = event.links or alert.links
-    fields = ["repeat_count", "title", "description", "labels", "annotations", "links"]
-    _alert_seen(context, alert, fields)
+    _alert_seen(context, alert)
 
 
 def _alert_resolve(context: _Context, alert: Alert, event: AlertEvent):
@@ -401,7 +514,7 @@ def _alert_resolve(context: _Context, alert: Alert, event: AlertEvent):
     alert.status = AlertStatus.RESOLVED
     alert.resolved_at = context.now
     alert.ends_at = event.ends_at or event.occurred_at or context.now
-    _alert_seen(context, alert, ["status", "resolved_at", "ends_at"])
+    _alert_seen(context, alert)
     return alert, RESOLVED
 
 
@@ -423,13 +536,15 @@ def _incident_link(context: _Context, key: str, alerts: list[Alert]) -> None:
     of alerts adds one entry per delivery rather than one per alert.
     """
     first = alerts[0]
-    group, _ = AlertGroup.objects.get_or_create(key=key, defaults={"rule": first.rule})
-    group = AlertGroup.objects.select_for_update().get(pk=group.pk)
-    incident = (
-        Incident.objects.filter(pk=group.incident_id, resolved_at__isnull=True).first()
-        if group.incident_id
-        else None
+    # The lookup locks the row; a group created by a concurrent delivery is found and locked.
+    group, _ = (
+        AlertGroup.objects.select_for_update(of=("self",))
+        .select_related("incident")
+        .get_or_create(key=key, defaults={"rule": first.rule})
     )
+    incident = group.incident
+    if incident is not None and incident.resolved_at is not None:
+        incident = None
     joined = alerts
     if incident is None:
         incident = _incident_declare(context, first)

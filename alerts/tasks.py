@@ -9,7 +9,7 @@ from .models import Delivery
 
 logger = logging.getLogger(__name__)
 
-# Deliveries younger than this are still being processed by the request that stored them.
+# Deliveries younger than this are still queued for the task their request queued on commit.
 SWEEP_GRACE = datetime.timedelta(minutes=1)
 
 

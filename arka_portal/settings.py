@@ -182,7 +182,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_DEFAULTS = {
     "alerts.delivery_sweep_task": {
         "schedule": 60,
-        "why": "Process alert deliveries left pending when processing in the request failed.",
+        "why": "Queue alert deliveries again that are still pending a minute after their request, "
+        "because their task was lost or failed.",
     },
     "notifications.message_sweep": {
         "schedule": 30,

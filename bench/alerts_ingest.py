@@ -1,12 +1,16 @@
-"""Alert ingestion benchmark: the portal under gunicorn on PostgreSQL, fed by concurrent senders.
+"""Alert ingestion benchmark: the portal as production runs it, fed by concurrent senders.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/arka_bench python -m bench.alerts_ingest
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/arka_bench \
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/0 python -m bench.alerts_ingest
 
 Use a scratch database: the benchmark migrates it, loads the policy and adds its own integrations.
-It posts grouped Alertmanager payloads and single generic events, each body twice (a repeat), from
-several client threads, and prints alerts per second and request latency percentiles. It checks that
-every distinct alert is stored once with the right repeat count. Then it times plain ORM inserts of
-the same number of rows in the same database, so the ratio of the two is meaningful.
+It starts gunicorn, which stores each delivery and returns 202, and a Celery worker, which turns
+deliveries into alerts and incidents. It posts grouped Alertmanager payloads and single generic
+events, each body twice (a repeat), from several client threads, and prints two rates: accepted
+alerts per second (until the last 202) and processed alerts per second (until no delivery is
+pending), with request latency percentiles. It checks that every distinct alert is stored once
+with the right repeat count and that each service's storm opened one incident. Then it times plain
+ORM inserts of the same number of rows in the same database, so the ratios are meaningful.
 """
 
 import argparse
@@ -26,6 +30,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS_PER_GROUP = 10
+# Grouped payloads name one of this many services, so their alerts group into this many incidents.
+SERVICES = 20
 
 
 def _free_port() -> int:
@@ -51,7 +57,7 @@ def _alertmanager_body(run: str, group: int) -> bytes:
                 "labels": {
                     "alertname": "BenchDiskFull",
                     "instance": f"db-{group}-{number}.bench:9100",
-                    "service": f"bench-{group % 20}",
+                    "service": f"bench-{group % SERVICES}",
                     "alert_rule": "disk_space",
                 },
                 "annotations": {"summary": f"Disk above 85% on db-{group}-{number}"},
@@ -144,6 +150,57 @@ def _wait_until_up(base_url: str, server: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not respond within 30 seconds.")
 
 
+def _wait_until_processed(run: str, worker: subprocess.Popen, timeout: float) -> bool:
+    """Poll until no delivery of this run is pending; False when the timeout passes first."""
+    from alerts.models import Delivery
+
+    pending = Delivery.objects.filter(
+        integration__name__endswith=run, status=Delivery.Status.PENDING
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit("The Celery worker exited; see its output above.")
+        if not pending.exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _cpu_seconds(root_pid: int) -> float:
+    """CPU seconds (user and system) used so far by a process and its living descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children, used = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += used.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _start(command: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env={**os.environ, **env})
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def _baseline(count: int, run: str) -> float:
     """Insert `count` alert rows one by one through the ORM, each in its own transaction."""
     from django.db import transaction
@@ -182,11 +239,23 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=1000, help="Generic single events.")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--concurrency", type=int, default=16, help="Client threads.")
+    parser.add_argument(
+        "--celery-concurrency", type=int, default=4, help="Celery worker processes."
+    )
+    parser.add_argument(
+        "--celery-pool", default="prefork", help="Celery worker pool: prefork or threads."
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="Seconds to wait for processing to finish."
+    )
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a scratch PostgreSQL database, such as arka_bench.")
+    broker_url = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker_url.startswith("redis"):
+        raise SystemExit("Set CELERY_BROKER_URL to a Redis database, such as redis://127.0.0.1/0.")
     env = {
         "DJANGO_SETTINGS_MODULE": "arka_portal.settings",
         "SECRET_KEY": "bench-only-secret-key",
@@ -196,7 +265,7 @@ def main() -> None:
         "CSRF_COOKIE_SECURE": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "memory://"),
+        "CELERY_BROKER_URL": broker_url,
     }
     _django_setup(env)
     run = f"r{int(time.time())}"
@@ -209,12 +278,10 @@ def main() -> None:
     distinct = args.groups * ALERTS_PER_GROUP + args.singles
     posted_alerts = 2 * distinct
 
-    port = _free_port()
+    port = int(os.environ.get("BENCH_PORT", 0)) or _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
+    server = _start(
         [
-            sys.executable,
-            "-m",
             "gunicorn",
             "arka_portal.wsgi",
             "--bind",
@@ -224,19 +291,41 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
-        env={**os.environ, **env},
+        env,
+    )
+    worker = _start(
+        [
+            "celery",
+            "--app",
+            "arka_portal",
+            "worker",
+            "--pool",
+            args.celery_pool,
+            "--concurrency",
+            str(args.celery_concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
     )
     try:
         _wait_until_up(base_url, server)
+        cpu_before = [_cpu_seconds(server.pid), _cpu_seconds(worker.pid), time.process_time()]
+        started = time.perf_counter()
         statuses, latencies, elapsed = _post_all(base_url, to_send, args.concurrency)
+        drained = _wait_until_processed(run, worker, args.timeout)
+        processed_elapsed = time.perf_counter() - started
+        cpu_after = [_cpu_seconds(server.pid), _cpu_seconds(worker.pid), time.process_time()]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _stop(server)
+        _stop(worker)
 
     from django.db.models import Sum
 
     from alerts.models import Alert, Delivery
+    from incidents.models import Incident
 
     alerts = Alert.objects.filter(integration__name__endswith=run)
     stored = alerts.count()
@@ -244,28 +333,52 @@ def main() -> None:
     pending = Delivery.objects.filter(
         integration__name__endswith=run, status=Delivery.Status.PENDING
     ).count()
+    incidents = Incident.objects.filter(alerts__integration__name__endswith=run).distinct().count()
+    expected_incidents = min(args.groups, SERVICES)
     baseline = _baseline(distinct, run)
     rate = posted_alerts / elapsed
+    processed_rate = posted_alerts / processed_elapsed
 
     print(
-        f"cpus {os.cpu_count()}, gunicorn workers {args.workers}, client threads {args.concurrency}"
+        f"cpus {os.cpu_count()}, gunicorn workers {args.workers}, celery {args.celery_pool} "
+        f"pool of {args.celery_concurrency}, client threads {args.concurrency}"
     )
     print(
         f"requests {len(to_send)} ({args.groups * 2} grouped of {ALERTS_PER_GROUP}, "
-        f"{args.singles * 2} single), alerts posted {posted_alerts}, in {elapsed:.2f} s"
+        f"{args.singles * 2} single), alerts posted {posted_alerts}"
     )
     print(f"answers: {', '.join(f'{code} x{statuses.count(code)}' for code in set(statuses))}")
-    print(f"ingest: {rate:.0f} alerts/s, {len(to_send) / elapsed:.0f} requests/s")
+    print(
+        f"accepted: {rate:.0f} alerts/s, {len(to_send) / elapsed:.0f} requests/s "
+        f"(last 202 after {elapsed:.2f} s)"
+    )
+    print(
+        f"processed: {processed_rate:.0f} alerts/s end to end "
+        f"(no delivery pending after {processed_elapsed:.2f} s)"
+        + ("" if drained else f"; TIMED OUT after {args.timeout:.0f} s")
+    )
+    server_cpu, worker_cpu, client_cpu = (
+        after - before for before, after in zip(cpu_before, cpu_after, strict=True)
+    )
+    print(
+        f"cpu seconds: gunicorn {server_cpu:.1f}, celery {worker_cpu:.1f}, "
+        f"client and polling {client_cpu:.1f}; per 1,000 alerts processed: gunicorn "
+        f"{server_cpu / posted_alerts * 1000:.2f}, celery {worker_cpu / posted_alerts * 1000:.2f}"
+    )
     print(
         f"latency ms: p50 {_percentile(latencies, 0.50) * 1000:.1f}, p95 {_percentile(latencies, 0.95) * 1000:.1f}, p99 {_percentile(latencies, 0.99) * 1000:.1f}, mean {statistics.mean(latencies) * 1000:.1f}"
     )
     print(
         f"stored alerts {stored} (expected {distinct}), repeats {repeats} "
-        f"(expected {distinct}), deliveries still pending {pending}"
+        f"(expected {distinct}), deliveries still pending {pending}, incidents {incidents} "
+        f"(expected {expected_incidents})"
     )
-    print(f"baseline: {baseline:.0f} plain ORM inserts/s; ingest/baseline {rate / baseline:.2f}")
+    print(
+        f"baseline: {baseline:.0f} plain ORM inserts/s; accepted/baseline {rate / baseline:.2f}, "
+        f"processed/baseline {processed_rate / baseline:.2f}"
+    )
     ok = stored == distinct and repeats == distinct and pending == 0
-    ok = ok and set(statuses) == {202}
+    ok = ok and incidents == expected_incidents and set(statuses) == {202}
     print("result: " + ("nothing lost or duplicated" if ok else "MISMATCH: see the counts above"))
     sys.exit(0 if ok else 1)
 

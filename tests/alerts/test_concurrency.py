@@ -20,28 +20,34 @@ POSTS = 50
 THREADS = 10
 
 
-def _post_all(body: bytes, token: str) -> list[int]:
+def _in_threads(work, items: list) -> list:
+    """Run `work` on the items from THREADS threads that start together, like concurrent workers."""
     barrier = threading.Barrier(THREADS)
+    chunks = [items[start::THREADS] for start in range(THREADS)]
 
-    def worker(count: int) -> list[int]:
-        client = Client()
+    def worker(chunk: list) -> list:
         barrier.wait()
         try:
-            return [
-                client.post(
-                    "/webhooks/alertmanager/",
-                    data=body,
-                    content_type="application/json",
-                    HTTP_AUTHORIZATION=f"Bearer {token}",
-                ).status_code
-                for _ in range(count)
-            ]
+            return [work(item) for item in chunk]
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        results = pool.map(worker, [POSTS // THREADS] * THREADS)
-    return [status for statuses in results for status in statuses]
+        results = pool.map(worker, chunks)
+    return [result for chunk in results for result in chunk]
+
+
+def _post(body: bytes, token: str) -> int:
+    return (
+        Client()
+        .post(
+            "/webhooks/alertmanager/",
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        .status_code
+    )
 
 
 def test_parallel_identical_posts_one_alert_one_incident(monkeypatch):
@@ -52,8 +58,11 @@ def test_parallel_identical_posts_one_alert_one_incident(monkeypatch):
         effects, "incident_declared", lambda *, incident, actor: declared.append(incident.pk)
     )
     body = payload("alertmanager", "03_group_mixed_firing_resolved.json")
+    statuses = _in_threads(lambda _: _post(body, token), range(POSTS))
+    delivery_ids = list(Delivery.objects.values_list("pk", flat=True))
 
-    statuses = _post_all(body, token)
+    # The posts only stored their deliveries; Celery workers process them concurrently.
+    _in_threads(delivery_process_task, delivery_ids)
 
     assert statuses == [202] * POSTS
     assert Delivery.objects.filter(status=Delivery.Status.PROCESSED).count() == POSTS
@@ -65,15 +74,8 @@ def test_parallel_identical_posts_one_alert_one_incident(monkeypatch):
 
 def test_process_task_twice_changes_nothing():
     _, token = make_integration("alertmanager")
-    Client().post(
-        "/webhooks/alertmanager/",
-        data=payload("alertmanager", "01_firing_single.json"),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
+    _post(payload("alertmanager", "01_firing_single.json"), token)
     delivery = Delivery.objects.get()
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.PENDING)
-    Alert.objects.all().delete()
 
     for _ in range(2):
         delivery_process_task(delivery.pk)

@@ -6,6 +6,8 @@ import pytest
 
 from alerts.models import Alert, AlertStatus, Delivery, RejectedDelivery
 from alerts.senders import parse_timestamp
+from alerts.tasks import delivery_process_task
+from arka_portal.celery import app as celery_app
 
 from .factories import make_integration, payload, payload_json, sentry_headers
 
@@ -27,7 +29,7 @@ def test_alertmanager_firing_stores_alert(post):
 
     assert response.status_code == 202
     alert = Alert.objects.get()
-    assert response.json()["alert_ids"] == [alert.pk]
+    assert response.json()["delivery_id"] == alert.last_delivery_id
     assert alert.identity == "a9bc3b1d431c06e9"
     assert alert.status == AlertStatus.FIRING
     assert alert.labels["service"] == "checkout-api"
@@ -467,17 +469,56 @@ def test_unexpected_error_answers_503(post, monkeypatch):
     assert response["Content-Type"] == "application/json"
 
 
-def test_processing_failure_still_accepted(post, monkeypatch):
+def test_post_answers_before_processing(client):
     _, token = make_integration("alertmanager")
+
+    response = client.post(
+        "/webhooks/alertmanager/",
+        data=payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 202
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+    assert not Alert.objects.exists()
+
+
+def test_post_queues_processing_task(client, django_capture_on_commit_callbacks):
+    _, token = make_integration("alertmanager")
+    with celery_app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/webhooks/alertmanager/",
+            data=payload("alertmanager", "01_firing_single.json"),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+
+    with celery_app.connection_for_read() as connection:
+        message = connection.SimpleQueue("celery").get(timeout=1)
+    assert message.headers["task"] == "alerts.delivery_process_task"
+    assert message.headers["argsrepr"] == f"({Delivery.objects.get().pk},)"
+
+
+def test_processing_failure_leaves_delivery_pending(client, monkeypatch):
+    _, token = make_integration("alertmanager")
+    client.post(
+        "/webhooks/alertmanager/",
+        data=payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
     def fail(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("alerts.services._alert_apply", fail)
-    response = post("alertmanager", payload("alertmanager", "01_firing_single.json"), token=token)
+    with pytest.raises(RuntimeError):
+        delivery_process_task(Delivery.objects.get().pk)
 
-    assert response.status_code == 202
-    assert response.json()["processed"] is False
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.PENDING
     assert delivery.attempts == 1
