@@ -212,15 +212,17 @@ def test_postmortem_and_action_items_hidden_from_outsiders(client):
 def test_alerts_of_security_incident_hidden_from_outsiders(client):
     from alerts.models import Alert
     from alerts.selectors import alert_list
+    from alerts.tasks import delivery_process_task
     from tests.alerts.factories import make_integration, payload
 
     _, token = make_integration("alertmanager")
-    client.post(
+    response = client.post(
         "/webhooks/alertmanager/",
         payload("alertmanager", "01_firing_single.json"),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
+    delivery_process_task(response.json()["delivery_id"])
     alert = Alert.objects.get()
     member = security_user()
     record = mark_security_incident(actor=member)
