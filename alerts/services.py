@@ -263,15 +263,13 @@ CREATED, REPEATED, RESOLVED, ACKNOWLEDGED, IGNORED = (
 )
 
 
-@dataclass
-class _Context:
-    delivery: Delivery
-    integration: Integration
-    now: datetime.datetime
-    notes: list[str] = field(default_factory=list)
+class _Reference:
+    """Alert rules and severities, read once per batch of deliveries and only when needed.
 
-    # Rules and severities are read only when a delivery has a new occurrence to classify, so a
-    # delivery of repeats costs no query for them.
+    They are read only when a delivery has a new occurrence to classify, so a batch of repeats
+    costs no query for them; a rule changed during a batch applies from the next batch.
+    """
+
     @functools.cached_property
     def rules(self) -> list[AlertRule]:
         return list(AlertRule.objects.select_related("severity").order_by("severity__level", "id"))
@@ -279,6 +277,23 @@ class _Context:
     @functools.cached_property
     def severities(self) -> dict[str, Severity]:
         return {severity.key: severity for severity in Severity.objects.all()}
+
+
+@dataclass
+class _Context:
+    delivery: Delivery
+    integration: Integration
+    now: datetime.datetime
+    reference: _Reference = field(default_factory=_Reference)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[AlertRule]:
+        return self.reference.rules
+
+    @property
+    def severities(self) -> dict[str, Severity]:
+        return self.reference.severities
 
     def rule_for(self, event: AlertEvent) -> AlertRule | None:
         """Return the most severe rule that matches the event under the integration's mode."""
@@ -301,7 +316,7 @@ class _Context:
         return self.severities.get(key) or self.integration.default_severity
 
 
-def delivery_process(*, delivery_id: int) -> list[int]:
+def delivery_process(*, delivery_id: int, reference: _Reference | None = None) -> list[int]:
     """Turn a stored delivery into alerts and incidents, once; returns the ids of its alerts.
 
     A delivery already processed, or being processed by someone else, is left alone. An attempt
@@ -311,7 +326,7 @@ def delivery_process(*, delivery_id: int) -> list[int]:
     attempt = 1
     while True:
         try:
-            alert_ids, subscription_id = _delivery_process(delivery_id)
+            alert_ids, subscription_id = _delivery_process(delivery_id, reference or _Reference())
             break
         except (IntegrityError, OperationalError) as error:
             if attempt >= RACE_RETRIES or not _is_race(error):
@@ -339,7 +354,7 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
     pending = Delivery.objects.filter(
         integration_id=integration_id, status=Delivery.Status.PENDING
     ).order_by("pk")
-    done, after = 0, 0
+    done, after, reference = 0, 0, _Reference()
     while done < limit:
         peek = min(BATCH_PEEK, limit - done)
         ids = list(pending.filter(pk__gt=after).values_list("pk", flat=True)[:peek])
@@ -348,7 +363,7 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
         for delivery_id in ids:
             after = delivery_id
             try:
-                delivery_process(delivery_id=delivery_id)
+                delivery_process(delivery_id=delivery_id, reference=reference)
             except Exception:
                 # Recorded on the delivery, which stays pending for the sweep until it fails.
                 logger.exception("Delivery %s failed in a batch; going on", delivery_id)
@@ -365,7 +380,7 @@ def _is_race(error: Exception) -> bool:
 
 
 @transaction.atomic
-def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
+def _delivery_process(delivery_id: int, reference: _Reference) -> tuple[list[int], int | None]:
     delivery = (
         # Only the delivery row is locked: locking its integration too would make concurrent
         # deliveries of one integration skip each other.
@@ -382,6 +397,7 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
         delivery=delivery,
         integration=integration,
         now=timezone.now(),
+        reference=reference,
     )
     try:
         result = parse(integration.kind, delivery.body.encode("utf-8"), delivery.headers)

@@ -74,10 +74,10 @@ def test_batch_failure_leaves_only_that_delivery_pending(monkeypatch):
     _store(integration, _generic(2))
     original = services._delivery_process
 
-    def fail_first(delivery_id):
+    def fail_first(delivery_id, reference):
         if delivery_id == failing.pk:
             raise RuntimeError("boom")
-        return original(delivery_id)
+        return original(delivery_id, reference)
 
     monkeypatch.setattr(services, "_delivery_process", fail_first)
 
@@ -175,3 +175,16 @@ def test_parallel_batches_one_alert_one_incident():
     assert Delivery.objects.filter(status=Delivery.Status.PROCESSED).count() == POSTS
     assert sorted(Alert.objects.values_list("repeat_count", flat=True)) == [POSTS - 1] * 3
     assert Incident.objects.count() == 1
+
+
+def test_batch_reads_rules_once(django_assert_max_num_queries):
+    integration, _ = make_integration("generic")
+    _store(integration, _generic(1))
+    for number in range(2, 5):
+        _store(integration, _generic(number))
+
+    with django_assert_max_num_queries(100) as captured:
+        delivery_batch_process_task(integration.pk)
+
+    rule_reads = [q for q in captured.captured_queries if 'FROM "alerts_alertrule"' in q["sql"]]
+    assert len(rule_reads) == 1
