@@ -2,7 +2,7 @@
 
 A delivery is stored in its own transaction before anything is derived from it, so an accepted
 request is never lost. `delivery_process` then runs once per delivery (a row lock claims it and
-its status records that it ran), from the request or later from a Celery task.
+its status records that it ran), from a Celery task that works through a batch of deliveries.
 """
 
 import datetime
@@ -175,7 +175,7 @@ def _batch_queue(integration_id: int) -> None:
 
 @functools.cache
 def _broker_redis():
-    """A Redis client on the broker's database, or None when the broker is not Redis."""
+    """Return a Redis client on the broker's database, or None when the broker is not Redis."""
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
         return None
@@ -267,7 +267,7 @@ class _Reference:
     """Alert rules and severities, read once per batch of deliveries and only when needed.
 
     They are read only when a delivery has a new occurrence to classify, so a batch of repeats
-    costs no query for them; a rule changed during a batch applies from the next batch.
+    costs no query for them. A rule changed during a batch applies from the next batch.
     """
 
     @functools.cached_property

@@ -239,7 +239,9 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=1000, help="Generic single events.")
     # The defaults are the production settings the README gives: a gunicorn gthread worker and
     # a Celery process per CPU.
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn.")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes."
+    )
     parser.add_argument(
         "--threads",
         type=int,
