@@ -178,6 +178,7 @@ def _signature_check(integration: Integration, headers: dict, body: bytes) -> No
 
 
 def _accepted(delivery, result) -> WebhookResponse:
-    # Normalising, grouping and paging run in `alerts.delivery_process_task`, queued on commit.
+    # Normalising, grouping and paging run in `alerts.delivery_batch_process_task`, queued on
+    # commit.
     body = {"status": "accepted", "delivery_id": delivery.pk, **result.response}
     return WebhookResponse(status=202, body=body)

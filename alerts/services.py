@@ -2,7 +2,7 @@
 
 A delivery is stored in its own transaction before anything is derived from it, so an accepted
 request is never lost. `delivery_process` then runs once per delivery (a row lock claims it and
-its status records that it ran), from the request or later from a Celery task.
+its status records that it ran), from a Celery task that works through a batch of deliveries.
 """
 
 import datetime
@@ -79,6 +79,14 @@ ALERT_STATE_FIELDS = [
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key"}
 BODY_EXCERPT_LENGTH = 2000
 SNS_CONFIRM_TIMEOUT_SECONDS = 10
+# A batch task processes at most this many deliveries, then queues another for the rest, so a
+# long backlog of one integration does not keep one worker process forever.
+BATCH_MAX_DELIVERIES = 500
+# Pending delivery ids read per query by a batch task.
+BATCH_PEEK = 100
+# A queued batch task's mark in Redis lives this long, so a lost task stops hiding new deliveries.
+BATCH_MARK_TTL_SECONDS = 10
+BATCH_MARK_TIMEOUT_SECONDS = 2
 _LEVEL_ORDER = [Level.HIGH, Level.MEDIUM, Level.LOW]
 
 
@@ -149,14 +157,68 @@ def delivery_store(
         body=body.decode("utf-8"),
         remote_addr=remote_addr or None,
     )
-    transaction.on_commit(functools.partial(_delivery_queue, delivery.pk), robust=True)
+    transaction.on_commit(functools.partial(_batch_queue, integration.pk), robust=True)
     return delivery
 
 
-def _delivery_queue(delivery_id: int) -> None:
-    from .tasks import delivery_process_task
+def _batch_queue(integration_id: int) -> None:
+    """Queue a batch task for the integration, unless one is queued and has not started yet.
 
-    delivery_process_task.delay(delivery_id)
+    A batch task clears its mark before it looks for pending deliveries, so a delivery that finds
+    the mark set is committed before that task looks, and the task processes it.
+    """
+    from .tasks import delivery_batch_process_task
+
+    if _batch_mark_set(integration_id):
+        delivery_batch_process_task.delay(integration_id)
+
+
+@functools.cache
+def _broker_redis():
+    """Return a Redis client on the broker's database, or None when the broker is not Redis."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=BATCH_MARK_TIMEOUT_SECONDS)
+
+
+def _batch_mark_key(integration_id: int) -> str:
+    return f"arka:alerts:batch-queued:{integration_id}"
+
+
+def _batch_mark_set(integration_id: int) -> bool:
+    """Mark a batch task as queued; False when a queued one has not started yet.
+
+    The mark only saves tasks. Without Redis, or when Redis fails, every delivery queues a task;
+    a mark whose task is lost expires, and the sweep queues its deliveries again.
+    """
+    client = _broker_redis()
+    if client is None:
+        return True
+    try:
+        return bool(
+            client.set(_batch_mark_key(integration_id), 1, nx=True, ex=BATCH_MARK_TTL_SECONDS)
+        )
+    except Exception:
+        logger.warning(
+            "Could not set the batch mark of integration %s", integration_id, exc_info=True
+        )
+        return True
+
+
+def _batch_mark_clear(integration_id: int) -> None:
+    client = _broker_redis()
+    if client is None:
+        return
+    try:
+        client.delete(_batch_mark_key(integration_id))
+    except Exception:
+        # The mark expires on its own; until then the sweep covers what no task picks up.
+        logger.warning(
+            "Could not clear the batch mark of integration %s", integration_id, exc_info=True
+        )
 
 
 def rejected_delivery_record(
@@ -201,15 +263,13 @@ CREATED, REPEATED, RESOLVED, ACKNOWLEDGED, IGNORED = (
 )
 
 
-@dataclass
-class _Context:
-    delivery: Delivery
-    integration: Integration
-    now: datetime.datetime
-    notes: list[str] = field(default_factory=list)
+class _Reference:
+    """Alert rules and severities, read once per batch of deliveries and only when needed.
 
-    # Rules and severities are read only when a delivery has a new occurrence to classify, so a
-    # delivery of repeats costs no query for them.
+    They are read only when a delivery has a new occurrence to classify, so a batch of repeats
+    costs no query for them. A rule changed during a batch applies from the next batch.
+    """
+
     @functools.cached_property
     def rules(self) -> list[AlertRule]:
         return list(AlertRule.objects.select_related("severity").order_by("severity__level", "id"))
@@ -217,6 +277,23 @@ class _Context:
     @functools.cached_property
     def severities(self) -> dict[str, Severity]:
         return {severity.key: severity for severity in Severity.objects.all()}
+
+
+@dataclass
+class _Context:
+    delivery: Delivery
+    integration: Integration
+    now: datetime.datetime
+    reference: _Reference = field(default_factory=_Reference)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[AlertRule]:
+        return self.reference.rules
+
+    @property
+    def severities(self) -> dict[str, Severity]:
+        return self.reference.severities
 
     def rule_for(self, event: AlertEvent) -> AlertRule | None:
         """Return the most severe rule that matches the event under the integration's mode."""
@@ -239,7 +316,7 @@ class _Context:
         return self.severities.get(key) or self.integration.default_severity
 
 
-def delivery_process(*, delivery_id: int) -> list[int]:
+def delivery_process(*, delivery_id: int, reference: _Reference | None = None) -> list[int]:
     """Turn a stored delivery into alerts and incidents, once; returns the ids of its alerts.
 
     A delivery already processed, or being processed by someone else, is left alone. An attempt
@@ -249,7 +326,7 @@ def delivery_process(*, delivery_id: int) -> list[int]:
     attempt = 1
     while True:
         try:
-            alert_ids, subscription_id = _delivery_process(delivery_id)
+            alert_ids, subscription_id = _delivery_process(delivery_id, reference or _Reference())
             break
         except (IntegrityError, OperationalError) as error:
             if attempt >= RACE_RETRIES or not _is_race(error):
@@ -265,6 +342,36 @@ def delivery_process(*, delivery_id: int) -> list[int]:
     return alert_ids
 
 
+def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVERIES) -> int:
+    """Process the integration's pending deliveries in id order; returns how many it tried.
+
+    Each delivery is claimed and processed in its own transaction, exactly as
+    `delivery_process` does alone, so one failing delivery stays pending without holding back
+    the others. Deliveries claimed by another worker are skipped. After `limit` deliveries
+    another batch task is queued for the rest.
+    """
+    _batch_mark_clear(integration_id)
+    pending = Delivery.objects.filter(
+        integration_id=integration_id, status=Delivery.Status.PENDING
+    ).order_by("pk")
+    done, after, reference = 0, 0, _Reference()
+    while done < limit:
+        peek = min(BATCH_PEEK, limit - done)
+        ids = list(pending.filter(pk__gt=after).values_list("pk", flat=True)[:peek])
+        if not ids:
+            return done
+        for delivery_id in ids:
+            after = delivery_id
+            try:
+                delivery_process(delivery_id=delivery_id, reference=reference)
+            except Exception:
+                # Recorded on the delivery, which stays pending for the sweep until it fails.
+                logger.exception("Delivery %s failed in a batch; going on", delivery_id)
+            done += 1
+    _batch_queue(integration_id)
+    return done
+
+
 def _is_race(error: Exception) -> bool:
     """Return whether the error is a lost insert race or a deadlock, both worth a retry."""
     if isinstance(error, IntegrityError):
@@ -273,7 +380,7 @@ def _is_race(error: Exception) -> bool:
 
 
 @transaction.atomic
-def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
+def _delivery_process(delivery_id: int, reference: _Reference) -> tuple[list[int], int | None]:
     delivery = (
         # Only the delivery row is locked: locking its integration too would make concurrent
         # deliveries of one integration skip each other.
@@ -290,6 +397,7 @@ def _delivery_process(delivery_id: int) -> tuple[list[int], int | None]:
         delivery=delivery,
         integration=integration,
         now=timezone.now(),
+        reference=reference,
     )
     try:
         result = parse(integration.kind, delivery.body.encode("utf-8"), delivery.headers)

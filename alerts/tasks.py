@@ -23,10 +23,18 @@ def delivery_process_task(delivery_id: int) -> None:
     services.delivery_process(delivery_id=delivery_id)
 
 
+@shared_task(name="alerts.delivery_batch_process_task")
+def delivery_batch_process_task(integration_id: int) -> None:
+    """Process the integration's pending deliveries, each claimed and committed on its own."""
+    services.delivery_batch_process(integration_id=integration_id)
+
+
 @shared_task(name="alerts.delivery_sweep_task")
 def delivery_sweep_task() -> None:
-    """Queue processing of deliveries still pending after the grace period."""
+    """Queue a batch task for each integration with a delivery pending after the grace period."""
     cutoff = timezone.now() - SWEEP_GRACE
     pending = Delivery.objects.filter(status=Delivery.Status.PENDING, received_at__lt=cutoff)
-    for delivery_id in pending.values_list("pk", flat=True):
-        delivery_process_task.delay(delivery_id)
+    for integration_id in (
+        pending.order_by("integration_id").values_list("integration_id", flat=True).distinct()
+    ):
+        delivery_batch_process_task.delay(integration_id)

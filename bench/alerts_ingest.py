@@ -237,10 +237,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=200, help="Alertmanager payloads of 10.")
     parser.add_argument("--singles", type=int, default=1000, help="Generic single events.")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    # The defaults are the production settings the README gives: a gunicorn gthread worker and
+    # a Celery process per CPU.
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes."
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="Threads per gunicorn worker; above 1 uses the gthread worker, which keeps "
+        "connections alive.",
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="Client threads.")
     parser.add_argument(
-        "--celery-concurrency", type=int, default=4, help="Celery worker processes."
+        "--celery-concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="Celery worker processes.",
     )
     parser.add_argument(
         "--celery-pool", default="prefork", help="Celery worker pool: prefork or threads."
@@ -288,6 +302,8 @@ def main() -> None:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -340,7 +356,8 @@ def main() -> None:
     processed_rate = posted_alerts / processed_elapsed
 
     print(
-        f"cpus {os.cpu_count()}, gunicorn workers {args.workers}, celery {args.celery_pool} "
+        f"cpus {os.cpu_count()}, gunicorn workers {args.workers} of {args.threads} "
+        f"thread{'' if args.threads == 1 else 's'}, celery {args.celery_pool} "
         f"pool of {args.celery_concurrency}, client threads {args.concurrency}"
     )
     print(

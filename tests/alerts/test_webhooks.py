@@ -499,8 +499,8 @@ def test_post_queues_processing_task(client, django_capture_on_commit_callbacks)
 
     with celery_app.connection_for_read() as connection:
         message = connection.SimpleQueue("celery").get(timeout=1)
-    assert message.headers["task"] == "alerts.delivery_process_task"
-    assert message.headers["argsrepr"] == f"({Delivery.objects.get().pk},)"
+    assert message.headers["task"] == "alerts.delivery_batch_process_task"
+    assert message.headers["argsrepr"] == f"({Delivery.objects.get().integration_id},)"
 
 
 def test_processing_failure_leaves_delivery_pending(client, monkeypatch):

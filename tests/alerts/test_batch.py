@@ -1,0 +1,190 @@
+"""Batch processing: one task works through an integration's pending deliveries."""
+
+import datetime
+import json
+import threading
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.utils import timezone
+
+from alerts import services
+from alerts.models import Alert, Delivery
+from alerts.tasks import delivery_batch_process_task, delivery_sweep_task
+from incidents.models import Incident
+
+from .factories import make_integration, payload, payload_json, rule_names_add
+from .test_concurrency import POSTS, _in_threads, _post
+
+pytestmark = pytest.mark.django_db
+
+
+def _store(integration, body: bytes) -> Delivery:
+    return services.delivery_store(
+        integration=integration,
+        content_type="application/json",
+        headers={},
+        body=body,
+        remote_addr="127.0.0.1",
+    )
+
+
+def _generic(number: int) -> bytes:
+    body = payload_json("generic", "01_firing.json")
+    body["dedup_key"] = f"job/{number}"
+    return json.dumps(body).encode()
+
+
+def test_batch_processes_all_pending_of_integration():
+    integration, _ = make_integration("generic")
+    for number in range(3):
+        _store(integration, _generic(number))
+
+    delivery_batch_process_task(integration.pk)
+
+    assert not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
+    assert Alert.objects.count() == 3
+
+
+def test_batch_leaves_other_integration_pending():
+    integration, _ = make_integration("generic")
+    other, _ = make_integration("generic", name="other")
+    _store(other, _generic(1))
+
+    delivery_batch_process_task(integration.pk)
+
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+
+
+def test_batch_processes_in_id_order():
+    integration, _ = make_integration("generic")
+    first = _store(integration, _generic(1))
+    second = _store(integration, _generic(1))
+
+    delivery_batch_process_task(integration.pk)
+
+    assert Alert.objects.get().last_delivery_id == second.pk
+    assert Delivery.objects.get(pk=first.pk).alert_count == 1
+
+
+def test_batch_failure_leaves_only_that_delivery_pending(monkeypatch):
+    integration, _ = make_integration("generic")
+    failing = _store(integration, _generic(1))
+    _store(integration, _generic(2))
+    original = services._delivery_process
+
+    def fail_first(delivery_id, reference):
+        if delivery_id == failing.pk:
+            raise RuntimeError("boom")
+        return original(delivery_id, reference)
+
+    monkeypatch.setattr(services, "_delivery_process", fail_first)
+
+    delivery_batch_process_task(integration.pk)
+
+    pending = Delivery.objects.get(status=Delivery.Status.PENDING)
+    assert pending.pk == failing.pk
+    assert pending.attempts == 1
+
+
+def test_batch_past_limit_queues_another(monkeypatch):
+    integration, _ = make_integration("generic")
+    for number in range(3):
+        _store(integration, _generic(number))
+    queued = []
+    monkeypatch.setattr(services, "_batch_queue", queued.append)
+
+    done = services.delivery_batch_process(integration_id=integration.pk, limit=2)
+
+    assert done == 2
+    assert queued == [integration.pk]
+
+
+def test_sweep_queues_one_batch_per_integration(monkeypatch):
+    integration, _ = make_integration("generic")
+    for number in range(3):
+        _store(integration, _generic(number))
+    queued = []
+    monkeypatch.setattr(delivery_batch_process_task, "delay", queued.append)
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2), tick=False):
+        delivery_sweep_task()
+
+    assert queued == [integration.pk]
+
+
+@pytest.mark.redis
+def test_mark_queues_one_task_until_batch_starts(settings, monkeypatch):
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    services._broker_redis.cache_clear()
+    integration, _ = make_integration("generic")
+    queued = []
+    monkeypatch.setattr(delivery_batch_process_task, "delay", queued.append)
+    services._batch_mark_clear(integration.pk)
+    try:
+        services._batch_queue(integration.pk)
+        services._batch_queue(integration.pk)
+        delivery_batch_process_task.run(integration.pk)
+        services._batch_queue(integration.pk)
+    finally:
+        services._batch_mark_clear(integration.pk)
+        services._broker_redis.cache_clear()
+
+    assert queued == [integration.pk, integration.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_batch_skips_delivery_claimed_elsewhere():
+    integration, _ = make_integration("generic")
+    claimed = _store(integration, _generic(1))
+    _store(integration, _generic(2))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            Delivery.objects.select_for_update().get(pk=claimed.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    try:
+        delivery_batch_process_task(integration.pk)
+    finally:
+        release.set()
+        holder.join()
+
+    assert Delivery.objects.get(status=Delivery.Status.PENDING).pk == claimed.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_batches_one_alert_one_incident():
+    rule_names_add("disk_space", "DiskWillFillIn4Hours")
+    integration, token = make_integration("alertmanager", storm_limit_per_minute=0)
+    body = payload("alertmanager", "03_group_mixed_firing_resolved.json")
+    for _ in range(POSTS):
+        assert _post(body, token) == 202
+
+    _in_threads(delivery_batch_process_task, [integration.pk] * POSTS)
+
+    assert Delivery.objects.filter(status=Delivery.Status.PROCESSED).count() == POSTS
+    assert sorted(Alert.objects.values_list("repeat_count", flat=True)) == [POSTS - 1] * 3
+    assert Incident.objects.count() == 1
+
+
+def test_batch_reads_rules_once(django_assert_max_num_queries):
+    integration, _ = make_integration("generic")
+    _store(integration, _generic(1))
+    for number in range(2, 5):
+        _store(integration, _generic(number))
+
+    with django_assert_max_num_queries(100) as captured:
+        delivery_batch_process_task(integration.pk)
+
+    rule_reads = [q for q in captured.captured_queries if 'FROM "alerts_alertrule"' in q["sql"]]
+    assert len(rule_reads) == 1
