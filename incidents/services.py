@@ -1,5 +1,5 @@
-"""Every change to an incident goes through these functions, whoever asks: the web pages, the admin,
-webhooks, Slack commands and Celery tasks. Each checks the actor's permission, validates, writes its
+"""Every change to an incident goes through these functions, from the web pages, the admin,
+webhooks, Slack commands and Celery tasks alike. Each checks the actor's permission, validates, writes its
 timeline entry in the same transaction and schedules side effects after commit. An actor of None is
 the system itself (tasks and token-checked webhooks) and skips the permission check.
 """

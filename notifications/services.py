@@ -1,10 +1,10 @@
 """The outbox. Every outbound message is stored as a Message row before anything is sent, then
-delivered by a Celery task; the beat sweep re-sends what a lost task or a crash left behind.
+delivered by a Celery task. The beat sweep re-sends what a lost task or a crash left behind.
 
 Delivery is claimed by moving a row from pending to sending in one conditional UPDATE, so two
 workers never send the same message at once. A worker that dies after the claim leaves the row in
-sending; the sweep returns it to pending after CLAIM_TIMEOUT, which means a message whose sending
-was interrupted may be sent twice but is never lost.
+sending, and the sweep returns it to pending after CLAIM_TIMEOUT. So a message whose sending was
+interrupted may be sent twice, but it is never lost.
 
 A throttle per channel limits how many messages one person gets in a window. A message over the
 limit is held back until the window has room, then sent together with the others held for the same

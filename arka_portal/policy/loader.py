@@ -1,8 +1,8 @@
 """Load the ARKA policy file into the database without overwriting an admin's edits.
 
-Each policy-backed row stores a checksum of the values it was last loaded with. On a later load a
-row whose current values still match that checksum is brought up to date with the file, while a
-row an admin has edited since is kept as it is and reported, so nothing is overwritten silently.
+Each policy-backed row stores a checksum of the values it was last loaded with. On a later load, a
+row whose current values still match that checksum is brought up to date with the file. A row an
+admin has edited since is kept as it is and reported, so nothing is overwritten silently.
 """
 
 import datetime
@@ -42,7 +42,7 @@ def read_policy(path: Path = POLICY_PATH) -> dict:
 
 @dataclass
 class PolicyLoadReport:
-    """What one run of the loader did, row by row."""
+    """The rows one run of the loader created, updated, left unchanged or kept, by label."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
