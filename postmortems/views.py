@@ -90,6 +90,7 @@ class PostmortemListView(SingleTableView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["zone_name"] = zone_name()
+        context["review_zone_name"] = selectors.review_zone().key
         return context
 
 
