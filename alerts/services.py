@@ -345,10 +345,12 @@ def delivery_process(*, delivery_id: int, reference: _Reference | None = None) -
 def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVERIES) -> int:
     """Process the integration's pending deliveries in id order; returns how many it tried.
 
-    Each delivery is claimed and processed in its own transaction, exactly as
-    `delivery_process` does alone, so one failing delivery stays pending without holding back
-    the others. Deliveries claimed by another worker are skipped. After `limit` deliveries
-    another batch task is queued for the rest.
+    Each group of up to `BATCH_PEEK` pending deliveries is claimed and processed together in one
+    transaction (`_deliveries_process`). If that transaction fails, for a race with a concurrent
+    delivery or anything else, it is rolled back and each delivery of the group is processed on
+    its own by `delivery_process`, so one failing delivery stays pending without holding back the
+    others. Deliveries claimed by another worker are skipped. After `limit` deliveries another
+    batch task is queued for the rest.
     """
     _batch_mark_clear(integration_id)
     pending = Delivery.objects.filter(
@@ -360,16 +362,27 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
         ids = list(pending.filter(pk__gt=after).values_list("pk", flat=True)[:peek])
         if not ids:
             return done
-        for delivery_id in ids:
-            after = delivery_id
-            try:
-                delivery_process(delivery_id=delivery_id, reference=reference)
-            except Exception:
-                # Recorded on the delivery, which stays pending for the sweep until it fails.
-                logger.exception("Delivery %s failed in a batch; going on", delivery_id)
-            done += 1
+        after = ids[-1]
+        done += len(ids)
+        try:
+            subscription_ids = _deliveries_process(ids, reference)
+        except Exception as error:
+            logger.info("Batch of %s deliveries failed (%r); one by one", len(ids), error)
+            _deliveries_process_one_by_one(ids, reference)
+            continue
+        for subscription_id in subscription_ids:
+            sns_subscription_confirm(subscription_id=subscription_id)
     _batch_queue(integration_id)
     return done
+
+
+def _deliveries_process_one_by_one(ids: list[int], reference: _Reference) -> None:
+    for delivery_id in ids:
+        try:
+            delivery_process(delivery_id=delivery_id, reference=reference)
+        except Exception:
+            # Recorded on the delivery, which stays pending for the sweep until it fails.
+            logger.exception("Delivery %s failed in a batch; going on", delivery_id)
 
 
 def _is_race(error: Exception) -> bool:
@@ -439,6 +452,112 @@ def _delivery_process(delivery_id: int, reference: _Reference) -> tuple[list[int
     return sorted({alert.pk for alert in alerts}), subscription_id
 
 
+@transaction.atomic
+def _deliveries_process(ids: list[int], reference: _Reference) -> list[int]:
+    """Claim the pending deliveries among `ids` and process them together; returns SNS ids.
+
+    The result is what `_delivery_process` gives for each delivery in id order, with fewer
+    queries: the latest occurrence of every identity in the batch is locked with one query, and
+    events are applied in memory in delivery order, so a delivery that fires then resolves an
+    alert keeps that order. New occurrences are one insert, changed alerts one update per set of
+    changed fields, and each group links its new alerts to its incident once. A concurrent
+    insert of the same new alert makes the insert fail; the caller then processes the
+    deliveries one by one.
+    """
+    deliveries = list(
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("integration__default_severity")
+        .filter(pk__in=ids, status=Delivery.Status.PENDING)
+        .order_by("pk")
+    )
+    if not deliveries:
+        return []
+    integration = deliveries[0].integration
+    now = timezone.now()
+    parsed, finished, subscription_ids = [], [], []
+    for delivery in deliveries:
+        context = _Context(delivery=delivery, integration=integration, now=now, reference=reference)
+        try:
+            result = parse(integration.kind, delivery.body.encode("utf-8"), delivery.headers)
+        except PayloadError as error:
+            _delivery_mark(delivery, status=Delivery.Status.FAILED, alerts=[], notes=[str(error)])
+            finished.append(delivery)
+            continue
+        context.notes.extend(result.notes)
+        parsed.append((context, result))
+
+    identities = sorted({event.identity for _, result in parsed for event in result.events})
+    latest = _latest_locked(integration, identities) if identities else {}
+    created, changed, applied, touched_by = [], {}, [], []
+    for context, result in parsed:
+        touched = []
+        touched_by.append(touched)
+        for event in result.events:
+            stored = latest.get(event.identity)
+            before = [getattr(stored, name) for name in ALERT_CONTENT_FIELDS] if stored else []
+            alert, outcome = _alert_apply(context, stored, event)
+            if alert is None:
+                continue
+            touched.append(alert)
+            applied.append((alert, outcome))
+            if outcome == CREATED:
+                created.append(alert)
+                latest[event.identity] = alert
+            elif alert.pk is not None and outcome != IGNORED:
+                fields = changed.setdefault(alert.pk, (alert, set()))[1]
+                if outcome == REPEATED:
+                    fields.update(["repeat_count", "last_seen_at", "last_delivery", "updated_at"])
+                    after = [getattr(alert, name) for name in ALERT_CONTENT_FIELDS]
+                    fields.update(
+                        name
+                        for name, old, new in zip(ALERT_CONTENT_FIELDS, before, after, strict=True)
+                        if old != new
+                    )
+                else:
+                    fields.update(ALERT_STATE_FIELDS)
+
+    if created:
+        Alert.objects.bulk_create(created)
+    by_fields = defaultdict(list)
+    for alert, fields in changed.values():
+        by_fields[tuple(sorted(fields))].append(alert)
+    for fields, alerts in sorted(by_fields.items()):
+        Alert.objects.bulk_update(sorted(alerts, key=lambda alert: alert.pk), list(fields))
+
+    batch_context = _Context(
+        delivery=deliveries[0], integration=integration, now=now, reference=reference
+    )
+    groups = defaultdict(list)
+    for alert, outcome in applied:
+        if outcome == CREATED and alert.rule is not None and alert.rule.declares_incident:
+            groups[_group_key(integration, alert)].append(alert)
+    for key in sorted(groups):
+        _incident_link(batch_context, key, groups[key])
+    for alert, outcome in sorted(applied, key=lambda pair: pair[0].incident_id or 0):
+        if outcome == RESOLVED:
+            _alert_resolve_record(batch_context, alert)
+        elif outcome == ACKNOWLEDGED:
+            _alert_acknowledge_record(alert)
+
+    for (context, result), touched in zip(parsed, touched_by, strict=True):
+        if result.sns and result.sns["type"] == "SubscriptionConfirmation":
+            subscription_ids.append(_sns_subscription_request(context, result.sns).pk)
+        _delivery_mark(
+            context.delivery, status=Delivery.Status.PROCESSED, alerts=touched, notes=context.notes
+        )
+        finished.append(context.delivery)
+    Delivery.objects.bulk_update(
+        finished, ["status", "processed_at", "alert_count", "notes", "attempts"]
+    )
+    logger.info(
+        "Processed %s deliveries of integration %s together: %s alerts",
+        len(deliveries),
+        integration.pk,
+        len({alert.pk for alert, _ in applied}),
+    )
+    return subscription_ids
+
+
 def _event_waves(events: list[AlertEvent]) -> list[list[AlertEvent]]:
     """Split events into waves of distinct identities, each sorted, keeping each identity's order.
 
@@ -456,12 +575,17 @@ def _event_waves(events: list[AlertEvent]) -> list[list[AlertEvent]]:
     return [sorted(wave, key=lambda item: item.identity) for wave in waves]
 
 
-def _delivery_finish(delivery: Delivery, *, status: str, alerts: list, notes: list[str]) -> None:
+def _delivery_mark(delivery: Delivery, *, status: str, alerts: list, notes: list[str]) -> None:
+    """Set the fields of a finished delivery in memory."""
     delivery.status = status
     delivery.processed_at = timezone.now()
     delivery.alert_count = len({alert.pk for alert in alerts})
     delivery.notes = notes
     delivery.attempts += 1
+
+
+def _delivery_finish(delivery: Delivery, *, status: str, alerts: list, notes: list[str]) -> None:
+    _delivery_mark(delivery, status=status, alerts=alerts, notes=notes)
     delivery.save(update_fields=["status", "processed_at", "alert_count", "notes", "attempts"])
 
 

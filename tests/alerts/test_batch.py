@@ -7,10 +7,11 @@ import threading
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts import services
-from alerts.models import Alert, Delivery
+from alerts.models import Alert, AlertStatus, Delivery
 from alerts.tasks import delivery_batch_process_task, delivery_sweep_task
 from incidents.models import Incident
 
@@ -72,20 +73,157 @@ def test_batch_failure_leaves_only_that_delivery_pending(monkeypatch):
     integration, _ = make_integration("generic")
     failing = _store(integration, _generic(1))
     _store(integration, _generic(2))
-    original = services._delivery_process
+    original = services._alert_apply
 
-    def fail_first(delivery_id, reference):
-        if delivery_id == failing.pk:
+    def fail_first(context, latest, event):
+        if context.delivery.pk == failing.pk:
             raise RuntimeError("boom")
-        return original(delivery_id, reference)
+        return original(context, latest, event)
 
-    monkeypatch.setattr(services, "_delivery_process", fail_first)
+    monkeypatch.setattr(services, "_alert_apply", fail_first)
 
     delivery_batch_process_task(integration.pk)
 
     pending = Delivery.objects.get(status=Delivery.Status.PENDING)
     assert pending.pk == failing.pk
     assert pending.attempts == 1
+    assert Alert.objects.get().identity == "job/2"
+
+
+def test_batch_failure_rolls_back_before_one_by_one(monkeypatch):
+    integration, _ = make_integration("generic")
+    for number in range(3):
+        _store(integration, _generic(number))
+    original, calls = services._delivery_mark, []
+
+    def fail_once(delivery, **fields):
+        calls.append(delivery.pk)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        original(delivery, **fields)
+
+    monkeypatch.setattr(services, "_delivery_mark", fail_once)
+
+    delivery_batch_process_task(integration.pk)
+
+    assert Alert.objects.count() == 3
+    assert sorted(Alert.objects.values_list("repeat_count", flat=True)) == [0, 0, 0]
+    assert set(Delivery.objects.values_list("status", "attempts")) == {
+        (Delivery.Status.PROCESSED, 1)
+    }
+
+
+def test_batch_insert_race_falls_back(monkeypatch):
+    integration, _ = make_integration("generic")
+    _store(integration, _generic(1))
+    delivery_batch_process_task(integration.pk)
+    second = _store(integration, _generic(1))
+    original, calls = services._latest_locked, []
+
+    def miss_first(integration, identities):
+        # The batch misses the stored alert, as when a concurrent delivery inserts it first.
+        calls.append(identities)
+        return {} if len(calls) == 1 else original(integration, identities)
+
+    monkeypatch.setattr(services, "_latest_locked", miss_first)
+
+    delivery_batch_process_task(integration.pk)
+
+    assert len(calls) == 2
+    assert Alert.objects.get().repeat_count == 1
+    assert Delivery.objects.get(pk=second.pk).status == Delivery.Status.PROCESSED
+
+
+def test_batch_repeats_across_deliveries():
+    integration, _ = make_integration("generic")
+    _store(integration, _generic(1))
+    delivery_batch_process_task(integration.pk)
+    for _ in range(3):
+        last = _store(integration, _generic(1))
+
+    delivery_batch_process_task(integration.pk)
+
+    alert = Alert.objects.get()
+    assert alert.repeat_count == 3
+    assert alert.last_delivery_id == last.pk
+
+
+def test_batch_fire_then_resolve_across_deliveries():
+    integration, _ = make_integration("generic")
+    _store(integration, payload("generic", "01_firing.json"))
+    _store(integration, payload("generic", "02_resolved.json"))
+
+    delivery_batch_process_task(integration.pk)
+
+    assert Alert.objects.get().status == AlertStatus.RESOLVED
+
+
+def test_batch_fire_then_resolve_then_fire_is_second_occurrence():
+    integration, _ = make_integration("generic")
+    _store(integration, payload("generic", "01_firing.json"))
+    _store(integration, payload("generic", "02_resolved.json"))
+    later = payload_json("generic", "01_firing.json")
+    later["occurred_at"] = "2025-06-19T07:00:00Z"
+    _store(integration, json.dumps(later).encode())
+
+    delivery_batch_process_task(integration.pk)
+
+    assert list(Alert.objects.order_by("occurrence").values_list("status", flat=True)) == [
+        AlertStatus.RESOLVED,
+        AlertStatus.FIRING,
+    ]
+
+
+def test_batch_fire_then_resolve_in_one_delivery():
+    integration, _ = make_integration("alertmanager")
+    body = payload_json("alertmanager", "01_firing_single.json")
+    resolved = payload_json("alertmanager", "02_resolved_single.json")["alerts"][0]
+    body["alerts"].append(resolved)
+    _store(integration, json.dumps(body).encode())
+
+    delivery_batch_process_task(integration.pk)
+
+    assert Alert.objects.get().status == AlertStatus.RESOLVED
+    assert Delivery.objects.get().alert_count == 1
+
+
+def _storm_alert(number: int) -> bytes:
+    body = payload_json("alertmanager", "01_firing_single.json")
+    body["alerts"][0]["fingerprint"] = f"storm-{number:03d}"
+    body["alerts"][0]["labels"]["pod"] = f"checkout-{number}"
+    return json.dumps(body).encode()
+
+
+def test_batch_storm_opens_one_incident_with_one_entry():
+    rule_names_add("error_rate_critical", "CheckoutHighErrorRate")
+    integration, _ = make_integration("alertmanager", storm_limit_per_minute=0)
+    for number in range(5):
+        _store(integration, _storm_alert(number))
+
+    delivery_batch_process_task(integration.pk)
+
+    incident = Incident.objects.get()
+    assert Alert.objects.filter(incident=incident).count() == 5
+    assert incident.timeline.filter(message__startswith="4 alerts joined").count() == 1
+
+
+def _batch_queries(integration, first: int, count: int) -> int:
+    for number in range(first, first + count):
+        _store(integration, _storm_alert(number))
+    with CaptureQueriesContext(connection) as captured:
+        delivery_batch_process_task(integration.pk)
+    return len(captured.captured_queries)
+
+
+def test_batch_queries_do_not_grow_with_deliveries():
+    rule_names_add("error_rate_critical", "CheckoutHighErrorRate")
+    integration, _ = make_integration("alertmanager", storm_limit_per_minute=0)
+    _batch_queries(integration, 0, 1)
+
+    few = _batch_queries(integration, 100, 3)
+    many = _batch_queries(integration, 200, 30)
+
+    assert many == few
 
 
 def test_batch_past_limit_queues_another(monkeypatch):
