@@ -3,7 +3,7 @@
 The checks run cheapest first: token (401), content type (415), size (413), storm limit (503),
 payload (400). Only then is the delivery stored; it is processed by a Celery worker after the
 request commits. Alertmanager and Datadog treat every
-4xx as final, so a 4xx is given only for a request that can never succeed; anything transient is a
+4xx as final, so a 4xx is given only for a request that can never succeed. Anything transient is a
 503 with Retry-After, which they retry.
 """
 

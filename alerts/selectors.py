@@ -25,7 +25,7 @@ def integration_for_token(*, kind: str, token: str) -> Integration | None:
 
 
 def integration_over_storm_limit(*, integration: Integration, now: datetime.datetime) -> bool:
-    """Whether the integration accepted its limit of deliveries in the last minute."""
+    """Return whether the integration already accepted its limit of deliveries this minute."""
     limit = integration.storm_limit_per_minute
     if not limit:
         return False

@@ -274,8 +274,8 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 ALERTS_SNS_SUBSCRIBE_URL_PATTERN = env.str(
     "ALERTS_SNS_SUBSCRIBE_URL_PATTERN", default=r"^https://[a-z0-9.-]+\.amazonaws\.com/"
 )
-# Seconds a sender is told to wait (Retry-After) when an integration is past its storm limit or
-# the database is unavailable.
+# Seconds in the Retry-After header of a 503, sent when an integration is past its storm limit
+# or the database is unavailable.
 ALERTS_RETRY_AFTER_SECONDS = env.int("ALERTS_RETRY_AFTER_SECONDS", default=30)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"

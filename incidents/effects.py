@@ -1,4 +1,4 @@
-"""What other apps do when an incident changes, called explicitly by the incident services.
+"""Other apps' reactions to incident changes, called explicitly by the incident services.
 
 Each function runs inside the service's transaction, after the change and its timeline entry are
 written. Work that talks to the outside world must be deferred with `transaction.on_commit` (or

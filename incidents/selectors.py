@@ -131,7 +131,7 @@ def incident_open_list(*, user) -> QuerySet[Incident]:
 
 
 def incident_my_list(*, user) -> QuerySet[Incident]:
-    """Return the open incidents in which the user holds any role."""
+    """Return the open incidents in which the user has any role."""
     return (
         incident_open_list(user=user)
         .filter(role_assignments__user=user)

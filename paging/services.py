@@ -151,7 +151,7 @@ def _pointer_advance(escalation: Escalation, *, now: datetime.datetime, schedule
 
 @dataclass
 class PagingLookups:
-    """What paging a step reads besides its escalation, read once for all the steps of a sweep.
+    """Lookups that paging a step needs besides its escalation, shared by all steps of a sweep.
 
     Escalation contacts are read on first use, the person on call once per (layer, instant,
     severity), and each recipient's contact methods once. One instance lives for one sweep or

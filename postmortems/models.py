@@ -169,7 +169,7 @@ class Postmortem(models.Model):
         return reverse("postmortems:detail", args=[self.pk])
 
     def is_overdue(self, now: datetime.datetime) -> bool:
-        """Whether the written post-mortem (sent to review) is late; a draft past due_at is."""
+        """Return whether the post-mortem is late: still not sent to review after due_at."""
         return self.due_at is not None and self.submitted_at is None and now > self.due_at
 
 

@@ -208,7 +208,7 @@ def action_items_opened_closed(quarter: Quarter, user) -> ReportTable:
 
 
 def completed_items(quarter: Quarter, user) -> ReportTable:
-    """The monthly summary: every action item done in the quarter, by month."""
+    """Build the monthly summary: every action item done in the quarter, by month."""
     items = (
         _visible_action_items(user)
         .filter(

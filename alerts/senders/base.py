@@ -1,4 +1,4 @@
-"""What every sender's parser returns, and the checks they share.
+"""The result type of every sender's parser, and the checks the parsers share.
 
 A parser validates the whole body first and raises `PayloadError` with one message per bad field,
 keyed by its path (`alerts[0].startsAt`), so the sender learns everything wrong in one response.

@@ -1,4 +1,4 @@
-"""What ARKA owes enterprise customers during an incident: email, a call, resolution, a report."""
+"""Notices owed to enterprise customers during an incident: email, a call, resolution, a report."""
 
 import logging
 
@@ -30,7 +30,7 @@ def _schedule_email(notice_id: int) -> None:
 def enterprise_notices_open(*, incident: Incident) -> list[EnterpriseNotice]:
     """Open a notice per affected enterprise customer when the severity calls for one.
 
-    Runs on declaration and on each severity change; an existing notice is kept as it is, so
+    Runs on declaration and on each severity change. An existing notice is kept as it is, so
     each customer is emailed and called once per incident.
     """
     policy = enterprise_notification_policy_get()

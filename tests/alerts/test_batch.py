@@ -158,7 +158,7 @@ def test_batch_fire_then_resolve_across_deliveries():
     assert Alert.objects.get().status == AlertStatus.RESOLVED
 
 
-def test_batch_fire_then_resolve_then_fire_is_second_occurrence():
+def test_batch_refire_after_resolve_new_occurrence():
     integration, _ = make_integration("generic")
     _store(integration, payload("generic", "01_firing.json"))
     _store(integration, payload("generic", "02_resolved.json"))

@@ -49,7 +49,7 @@ def test_resolve_creates_draft_due_by_severity(key):
     assert postmortem.due_at == RESOLVED + Severity.objects.get(key=key).postmortem_due_within
 
 
-def test_sev1_resolved_at_14_due_next_day_at_14():
+def test_sev1_due_one_day_after_resolve():
     incident = _resolve_at_14("SEV-1")
 
     assert incident.postmortem.due_at == datetime.datetime(2026, 3, 3, 14, 0, tzinfo=datetime.UTC)
