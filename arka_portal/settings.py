@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "alerts.middleware.WebhookMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -277,6 +278,9 @@ ALERTS_SNS_SUBSCRIBE_URL_PATTERN = env.str(
 # Seconds in the Retry-After header of a 503, sent when an integration is past its storm limit
 # or the database is unavailable.
 ALERTS_RETRY_AFTER_SECONDS = env.int("ALERTS_RETRY_AFTER_SECONDS", default=30)
+# Seconds a batch task waits before it processes the deliveries it was queued for. Deliveries
+# that arrive meanwhile join the same batch, so a burst costs a few tasks instead of one each.
+ALERTS_BATCH_DELAY_SECONDS = env.float("ALERTS_BATCH_DELAY_SECONDS", default=0.2)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "data-table"}

@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
+    # First, because every alert webhook request walks the list until it matches.
+    path("", include("alerts.urls")),
     path(
         "accounts/login/",
         # With DEBUG on, the page names the demo login that `make run` loads.
@@ -19,6 +21,5 @@ urlpatterns = [
     path("paging/", include("paging.urls")),
     path("", include("communications.urls")),
     path("slack/", include("chatops.urls")),
-    path("", include("alerts.urls")),
     path("", include("incidents.urls")),
 ]
