@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from fast_update.query import FastUpdateManager
 
 from arka_portal.policy.loader import PolicyRow
 from incidents.models import Incident, Severity
@@ -180,6 +181,9 @@ class Delivery(models.Model):
     )
     error = models.TextField(blank=True)
 
+    # fast_update writes a batch's changes with one UPDATE ... FROM VALUES.
+    objects = FastUpdateManager()
+
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
@@ -299,6 +303,9 @@ class Alert(models.Model):
     feedback_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # fast_update writes a batch's changes with one UPDATE ... FROM VALUES.
+    objects = FastUpdateManager()
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]

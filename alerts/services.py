@@ -10,6 +10,7 @@ import functools
 import logging
 import re
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from arka_portal.db import row_insert
 from incidents.models import (
     ChecklistItem,
     Incident,
@@ -84,9 +86,6 @@ SNS_CONFIRM_TIMEOUT_SECONDS = 10
 BATCH_MAX_DELIVERIES = 500
 # Pending delivery ids read per query by a batch task.
 BATCH_PEEK = 100
-# A queued batch task's mark in Redis lives this long, so a lost task stops hiding new deliveries.
-BATCH_MARK_TTL_SECONDS = 10
-BATCH_MARK_TIMEOUT_SECONDS = 2
 _LEVEL_ORDER = [Level.HIGH, Level.MEDIUM, Level.LOW]
 
 
@@ -134,7 +133,6 @@ def headers_without_credentials(headers: dict) -> dict:
     return {name: value for name, value in headers.items() if name not in CREDENTIAL_HEADERS}
 
 
-@transaction.atomic
 def delivery_store(
     *,
     integration: Integration,
@@ -147,9 +145,10 @@ def delivery_store(
 
     The request returns 202 once this commits; a Celery worker then turns the delivery into
     alerts. A delivery whose task is lost (broker down, worker killed) stays pending and is
-    queued again by `delivery_sweep_task`.
+    queued again by `delivery_sweep_task`. The delivery is one INSERT, so outside a caller's
+    transaction it commits on its own, without a BEGIN and COMMIT round trip.
     """
-    delivery = Delivery.objects.create(
+    delivery = Delivery(
         integration=integration,
         received_at=timezone.now(),
         content_type=content_type[:100],
@@ -157,68 +156,35 @@ def delivery_store(
         body=body.decode("utf-8"),
         remote_addr=remote_addr or None,
     )
+    row_insert(delivery)
     transaction.on_commit(functools.partial(_batch_queue, integration.pk), robust=True)
     return delivery
 
 
-def _batch_queue(integration_id: int) -> None:
-    """Queue a batch task for the integration, unless one is queued and has not started yet.
+# Integration id -> time.monotonic() when this process last queued a delayed batch task for it.
+_batch_queued_at: dict[int, float] = {}
 
-    A batch task clears its mark before it looks for pending deliveries, so a delivery that finds
-    the mark set is committed before that task looks, and the task processes it.
+
+def _batch_queue(integration_id: int) -> None:
+    """Queue a delayed batch task for the integration, unless this process queued one just now.
+
+    A task queued with a delay of ALERTS_BATCH_DELAY_SECONDS starts no earlier than that, so a
+    delivery committed in the first half of the delay is committed before the task looks for
+    pending deliveries, and the task processes it. The other half allows for a difference
+    between the clocks of this host and the worker's. A lost task leaves its deliveries to
+    `delivery_sweep_task`.
     """
     from .tasks import delivery_batch_process_task
 
-    if _batch_mark_set(integration_id):
-        delivery_batch_process_task.delay(integration_id)
-
-
-@functools.cache
-def _broker_redis():
-    """Return a Redis client on the broker's database, or None when the broker is not Redis."""
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://")):
-        return None
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=BATCH_MARK_TIMEOUT_SECONDS)
-
-
-def _batch_mark_key(integration_id: int) -> str:
-    return f"arka:alerts:batch-queued:{integration_id}"
-
-
-def _batch_mark_set(integration_id: int) -> bool:
-    """Mark a batch task as queued; False when a queued one has not started yet.
-
-    The mark only saves tasks. Without Redis, or when Redis fails, every delivery queues a task;
-    a mark whose task is lost expires, and the sweep queues its deliveries again.
-    """
-    client = _broker_redis()
-    if client is None:
-        return True
-    try:
-        return bool(
-            client.set(_batch_mark_key(integration_id), 1, nx=True, ex=BATCH_MARK_TTL_SECONDS)
-        )
-    except Exception:
-        logger.warning(
-            "Could not set the batch mark of integration %s", integration_id, exc_info=True
-        )
-        return True
-
-
-def _batch_mark_clear(integration_id: int) -> None:
-    client = _broker_redis()
-    if client is None:
+    delay = settings.ALERTS_BATCH_DELAY_SECONDS
+    now = time.monotonic()
+    queued_at = _batch_queued_at.get(integration_id)
+    if queued_at is not None and now - queued_at < delay / 2:
         return
-    try:
-        client.delete(_batch_mark_key(integration_id))
-    except Exception:
-        # The mark expires on its own; until then the sweep covers what no task picks up.
-        logger.warning(
-            "Could not clear the batch mark of integration %s", integration_id, exc_info=True
-        )
+    if not delivery_batch_process_task.app.conf.task_always_eager:
+        # An eager task runs at once, so it would not see the deliveries a skip leaves to it.
+        _batch_queued_at[integration_id] = now
+    delivery_batch_process_task.apply_async((integration_id,), countdown=delay)
 
 
 def rejected_delivery_record(
@@ -342,17 +308,23 @@ def delivery_process(*, delivery_id: int, reference: _Reference | None = None) -
     return alert_ids
 
 
+class _IntegrationBusy(Exception):
+    """Another worker is processing a batch of deliveries of this integration."""
+
+
 def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVERIES) -> int:
     """Process the integration's pending deliveries in id order; returns how many it tried.
 
     Each group of up to `BATCH_PEEK` pending deliveries is claimed and processed together in one
-    transaction (`_deliveries_process`). If that transaction fails, for a race with a concurrent
-    delivery or anything else, it is rolled back and each delivery of the group is processed on
-    its own by `delivery_process`, so one failing delivery stays pending without holding back the
-    others. Deliveries claimed by another worker are skipped. After `limit` deliveries another
-    batch task is queued for the rest.
+    transaction (`_deliveries_process`). While another worker is in a batch of the same
+    integration, this task is queued again after ALERTS_BATCH_DELAY_SECONDS and returns. A
+    transaction that loses a race with a concurrent delivery is tried once more. If it fails
+    again, or fails for any other reason, it is rolled back and each delivery of the group is
+    processed on its own by `delivery_process`, so one failing delivery stays pending without
+    holding back the others. After `limit` deliveries another batch task is queued for the rest.
     """
-    _batch_mark_clear(integration_id)
+    from .tasks import delivery_batch_process_task
+
     pending = Delivery.objects.filter(
         integration_id=integration_id, status=Delivery.Status.PENDING
     ).order_by("pk")
@@ -365,15 +337,40 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
         after = ids[-1]
         done += len(ids)
         try:
-            subscription_ids = _deliveries_process(ids, reference)
+            subscription_ids = _deliveries_process_retrying_race(integration_id, ids, reference)
+        except _IntegrationBusy:
+            # The other batch may not reach deliveries committed out of id order, so this task
+            # runs again later instead of leaving them to it.
+            delay = settings.ALERTS_BATCH_DELAY_SECONDS
+            logger.info("Integration %s is in another batch; trying in %s s", integration_id, delay)
+            delivery_batch_process_task.apply_async((integration_id,), countdown=delay)
+            return done - len(ids)
         except Exception as error:
             logger.info("Batch of %s deliveries failed (%r); one by one", len(ids), error)
             _deliveries_process_one_by_one(ids, reference)
             continue
         for subscription_id in subscription_ids:
             sns_subscription_confirm(subscription_id=subscription_id)
-    _batch_queue(integration_id)
+    # The rest is already waiting, so the next task starts at once rather than after a delay.
+    delivery_batch_process_task.delay(integration_id)
     return done
+
+
+def _deliveries_process_retrying_race(
+    integration_id: int, ids: list[int], reference: _Reference
+) -> list[int]:
+    """Process the deliveries together, once more after a lost insert race or a deadlock.
+
+    The batch that lost a race to a concurrent one finds that batch's alerts on its second
+    attempt, so it need not fall back to the slower one-by-one processing.
+    """
+    try:
+        return _deliveries_process(integration_id, ids, reference)
+    except Exception as error:
+        if not _is_race(error):
+            raise
+        logger.info("Batch of %s deliveries lost a race (%r); trying again", len(ids), error)
+    return _deliveries_process(integration_id, ids, reference)
 
 
 def _deliveries_process_one_by_one(ids: list[int], reference: _Reference) -> None:
@@ -453,7 +450,7 @@ def _delivery_process(delivery_id: int, reference: _Reference) -> tuple[list[int
 
 
 @transaction.atomic
-def _deliveries_process(ids: list[int], reference: _Reference) -> list[int]:
+def _deliveries_process(integration_id: int, ids: list[int], reference: _Reference) -> list[int]:
     """Claim the pending deliveries among `ids` and process them together; returns SNS ids.
 
     The result is what `_delivery_process` gives for each delivery in id order, with fewer
@@ -461,18 +458,29 @@ def _deliveries_process(ids: list[int], reference: _Reference) -> list[int]:
     events are applied in memory in delivery order, so a delivery that fires then resolves an
     alert keeps that order. New occurrences are one insert, changed alerts one update per set of
     changed fields, and each group links its new alerts to its incident once. A concurrent
-    insert of the same new alert makes the insert fail; the caller then processes the
-    deliveries one by one.
+    insert of the same new alert makes the insert fail with an IntegrityError, and the caller
+    tries again.
     """
+    # Batches of one integration run one at a time, so two never insert the same new alerts.
+    # A worker that finds the row locked leaves at once instead of holding a pool process while
+    # it waits. FOR NO KEY UPDATE does not block requests inserting deliveries of this row.
+    integration = (
+        Integration.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        .select_related("default_severity")
+        .filter(pk=integration_id)
+        .first()
+    )
+    if integration is None:
+        raise _IntegrationBusy(integration_id)
     deliveries = list(
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("integration__default_severity")
+        Delivery.objects.select_for_update(skip_locked=True)
         .filter(pk__in=ids, status=Delivery.Status.PENDING)
         .order_by("pk")
     )
     if not deliveries:
         return []
-    integration = deliveries[0].integration
+    for delivery in deliveries:
+        delivery.integration = integration
     now = timezone.now()
     parsed, finished, subscription_ids = [], [], []
     for delivery in deliveries:
@@ -522,7 +530,7 @@ def _deliveries_process(ids: list[int], reference: _Reference) -> list[int]:
     for alert, fields in changed.values():
         by_fields[tuple(sorted(fields))].append(alert)
     for fields, alerts in sorted(by_fields.items()):
-        Alert.objects.bulk_update(sorted(alerts, key=lambda alert: alert.pk), list(fields))
+        Alert.objects.fast_update(sorted(alerts, key=lambda alert: alert.pk), list(fields))
 
     batch_context = _Context(
         delivery=deliveries[0], integration=integration, now=now, reference=reference
@@ -546,7 +554,7 @@ def _deliveries_process(ids: list[int], reference: _Reference) -> list[int]:
             context.delivery, status=Delivery.Status.PROCESSED, alerts=touched, notes=context.notes
         )
         finished.append(context.delivery)
-    Delivery.objects.bulk_update(
+    Delivery.objects.fast_update(
         finished, ["status", "processed_at", "alert_count", "notes", "attempts"]
     )
     logger.info(

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts import services
-from alerts.models import Alert, AlertStatus, Delivery
+from alerts.models import Alert, AlertStatus, Delivery, Integration
 from alerts.tasks import delivery_batch_process_task, delivery_sweep_task
 from incidents.models import Incident
 
@@ -231,7 +231,7 @@ def test_batch_past_limit_queues_another(monkeypatch):
     for number in range(3):
         _store(integration, _generic(number))
     queued = []
-    monkeypatch.setattr(services, "_batch_queue", queued.append)
+    monkeypatch.setattr(delivery_batch_process_task, "delay", queued.append)
 
     done = services.delivery_batch_process(integration_id=integration.pk, limit=2)
 
@@ -252,24 +252,77 @@ def test_sweep_queues_one_batch_per_integration(monkeypatch):
     assert queued == [integration.pk]
 
 
-@pytest.mark.redis
-def test_mark_queues_one_task_until_batch_starts(settings, monkeypatch):
-    settings.CELERY_BROKER_URL = settings.REDIS_URL
-    services._broker_redis.cache_clear()
-    integration, _ = make_integration("generic")
-    queued = []
-    monkeypatch.setattr(delivery_batch_process_task, "delay", queued.append)
-    services._batch_mark_clear(integration.pk)
-    try:
-        services._batch_queue(integration.pk)
-        services._batch_queue(integration.pk)
-        delivery_batch_process_task.run(integration.pk)
-        services._batch_queue(integration.pk)
-    finally:
-        services._batch_mark_clear(integration.pk)
-        services._broker_redis.cache_clear()
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
 
-    assert queued == [integration.pk, integration.pk]
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Record the batch tasks queued, as (integration id, countdown), on a clock the test sets."""
+    calls = []
+    monkeypatch.setattr(
+        delivery_batch_process_task,
+        "apply_async",
+        lambda args, countdown: calls.append((args[0], countdown)),
+    )
+    monkeypatch.setattr(services, "_batch_queued_at", {})
+    clock = _Clock()
+    monkeypatch.setattr(services.time, "monotonic", clock)
+    return calls, clock
+
+
+def test_queue_delays_task(queued, settings):
+    settings.ALERTS_BATCH_DELAY_SECONDS = 0.2
+    calls, _ = queued
+
+    services._batch_queue(7)
+
+    assert calls == [(7, 0.2)]
+
+
+def test_queue_skips_within_half_delay(queued, settings):
+    settings.ALERTS_BATCH_DELAY_SECONDS = 0.2
+    calls, clock = queued
+
+    services._batch_queue(7)
+    clock.now += 0.09
+    services._batch_queue(7)
+
+    assert calls == [(7, 0.2)]
+
+
+def test_queue_again_after_half_delay(queued, settings):
+    settings.ALERTS_BATCH_DELAY_SECONDS = 0.2
+    calls, clock = queued
+
+    services._batch_queue(7)
+    clock.now += 0.1
+    services._batch_queue(7)
+
+    assert calls == [(7, 0.2), (7, 0.2)]
+
+
+def test_queue_per_integration(queued):
+    calls, _ = queued
+
+    services._batch_queue(7)
+    services._batch_queue(8)
+
+    assert [integration_id for integration_id, _ in calls] == [7, 8]
+
+
+def test_queue_eager_never_skips(queued, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    calls, _ = queued
+
+    services._batch_queue(7)
+    services._batch_queue(7)
+
+    assert len(calls) == 2
 
 
 @pytest.mark.postgres
@@ -301,7 +354,43 @@ def test_batch_skips_delivery_claimed_elsewhere():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_parallel_batches_one_alert_one_incident():
+def test_batch_requeues_while_integration_busy(monkeypatch, settings):
+    settings.ALERTS_BATCH_DELAY_SECONDS = 0.2
+    integration, _ = make_integration("generic")
+    _store(integration, _generic(1))
+    queued = []
+    monkeypatch.setattr(
+        delivery_batch_process_task,
+        "apply_async",
+        lambda args, countdown: queued.append((args[0], countdown)),
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            Integration.objects.select_for_update(no_key=True).get(pk=integration.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    try:
+        done = services.delivery_batch_process(integration_id=integration.pk)
+    finally:
+        release.set()
+        holder.join()
+
+    assert done == 0
+    assert queued == [(integration.pk, 0.2)]
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_batches_one_alert_one_incident(caplog):
+    caplog.set_level("INFO", logger="alerts.services")
     rule_names_add("disk_space", "DiskWillFillIn4Hours")
     integration, token = make_integration("alertmanager", storm_limit_per_minute=0)
     body = payload("alertmanager", "03_group_mixed_firing_resolved.json")
@@ -313,6 +402,8 @@ def test_parallel_batches_one_alert_one_incident():
     assert Delivery.objects.filter(status=Delivery.Status.PROCESSED).count() == POSTS
     assert sorted(Alert.objects.values_list("repeat_count", flat=True)) == [POSTS - 1] * 3
     assert Incident.objects.count() == 1
+    # Batches of one integration wait for each other, so none inserts an alert twice.
+    assert "lost a race" not in caplog.text
 
 
 def test_batch_reads_rules_once(django_assert_max_num_queries):
