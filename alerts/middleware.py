@@ -27,4 +27,8 @@ class WebhookMiddleware:
         if match.view_name not in self.URL_NAMES:
             return self.get_response(request)
         request.resolver_match = match
-        return match.func(request, *match.args, **match.kwargs)
+        response = match.func(request, *match.args, **match.kwargs)
+        # CommonMiddleware would set it; without it gunicorn sends the body chunked.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response

@@ -531,3 +531,37 @@ def test_credentials_not_stored(post):
     post("alertmanager", payload("alertmanager", "01_firing_single.json"), token=token)
 
     assert "authorization" not in Delivery.objects.get().headers
+
+
+def test_post_response_has_content_length(client):
+    _, token = make_integration("alertmanager")
+
+    response = client.post(
+        "/webhooks/alertmanager/",
+        data=payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response["Content-Length"] == str(len(response.content))
+
+
+def test_post_skips_middleware_for_people(client):
+    _, token = make_integration("alertmanager")
+
+    response = client.post(
+        "/webhooks/alertmanager/",
+        data=payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert not hasattr(response.wsgi_request, "user")
+    assert "X-Frame-Options" not in response
+
+
+def test_unknown_webhook_path_gets_whole_stack(client):
+    response = client.post("/webhooks/", data=b"{}", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response["X-Frame-Options"] == "DENY"
