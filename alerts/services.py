@@ -168,11 +168,10 @@ _batch_queued_at: dict[int, float] = {}
 def _batch_queue(integration_id: int) -> None:
     """Queue a delayed batch task for the integration, unless this process queued one just now.
 
-    A task queued with a delay of ALERTS_BATCH_DELAY_SECONDS starts no earlier than that, so a
-    delivery committed in the first half of the delay is committed before the task looks for
-    pending deliveries, and the task processes it. The other half allows for a difference
-    between the clocks of this host and the worker's. A lost task leaves its deliveries to
-    `delivery_sweep_task`.
+    A task queued with a delay of ALERTS_BATCH_DELAY_SECONDS starts no earlier than that. A
+    request that skips within the first half of the delay has committed its delivery by then,
+    so the task finds it. The other half allows for a difference between the clocks of this
+    host and the worker's. A lost task leaves its deliveries to `delivery_sweep_task`.
     """
     from .tasks import delivery_batch_process_task
 
@@ -181,10 +180,11 @@ def _batch_queue(integration_id: int) -> None:
     queued_at = _batch_queued_at.get(integration_id)
     if queued_at is not None and now - queued_at < delay / 2:
         return
-    if not delivery_batch_process_task.app.conf.task_always_eager:
-        # An eager task runs at once, so it would not see the deliveries a skip leaves to it.
-        _batch_queued_at[integration_id] = now
     delivery_batch_process_task.apply_async((integration_id,), countdown=delay)
+    # Only a task that was queued lets later requests skip. An eager task has already run, so
+    # it cannot find their deliveries.
+    if not delivery_batch_process_task.app.conf.task_always_eager:
+        _batch_queued_at[integration_id] = now
 
 
 def rejected_delivery_record(

@@ -417,3 +417,21 @@ def test_batch_reads_rules_once(django_assert_max_num_queries):
 
     rule_reads = [q for q in captured.captured_queries if 'FROM "alerts_alertrule"' in q["sql"]]
     assert len(rule_reads) == 1
+
+
+def test_queue_failure_lets_next_request_queue(monkeypatch):
+    calls = []
+
+    def fail_once(args, countdown):
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise ConnectionError("broker down")
+
+    monkeypatch.setattr(delivery_batch_process_task, "apply_async", fail_once)
+    monkeypatch.setattr(services, "_batch_queued_at", {})
+
+    with pytest.raises(ConnectionError):
+        services._batch_queue(7)
+    services._batch_queue(7)
+
+    assert calls == [7, 7]
