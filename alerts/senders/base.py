@@ -19,7 +19,13 @@ class PayloadError(Exception):
 
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
-        super().__init__("; ".join(f"{path}: {message}" for path, message in errors.items()))
+        # Each message is a sentence; joined, they read as one sentence per field.
+        super().__init__(
+            " ".join(
+                f"{path}: {message}" if message.endswith(".") else f"{path}: {message}."
+                for path, message in errors.items()
+            )
+        )
 
 
 @dataclass
@@ -76,6 +82,12 @@ def join(base: str, key: str | int) -> str:
 
 
 def load_json(body: bytes):
+    if not body.strip():
+        # Django reads no body without Content-Length unless the server marks the input as
+        # terminated, as gunicorn does for a chunked request and Django's runserver does not.
+        raise PayloadError(
+            {"body": "is empty; send the JSON payload with a Content-Length header."}
+        )
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:

@@ -560,8 +560,53 @@ def test_post_skips_middleware_for_people(client):
     assert "X-Frame-Options" not in response
 
 
-def test_unknown_webhook_path_gets_whole_stack(client):
+def test_unknown_webhook_path_gets_json_404(client):
     response = client.post("/webhooks/", data=b"{}", content_type="application/json")
 
     assert response.status_code == 404
+    assert "post to /webhooks/<kind>/" in response.json()["error"]
+
+
+def test_post_without_trailing_slash_accepted(client):
+    _, token = make_integration("alertmanager")
+
+    response = client.post(
+        "/webhooks/alertmanager",
+        data=payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 202
+
+
+def test_post_path_token_without_trailing_slash_accepted(client):
+    _, token = make_integration("alertmanager")
+
+    response = client.post(
+        f"/webhooks/alertmanager/{token}",
+        data=payload("alertmanager", "01_firing_single.json"),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 202
+
+
+def test_other_paths_get_whole_stack(client):
+    response = client.get("/alerts/")
+
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_empty_body_names_fix(client):
+    _, token = make_integration("alertmanager")
+
+    response = client.post(
+        "/webhooks/alertmanager/",
+        data=b" ",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["body"].startswith("is empty")
