@@ -24,9 +24,11 @@ logger = logging.getLogger(__name__)
 DEMO_PAYLOADS = Path(__file__).resolve().parent / "demo_payloads"
 # Published on purpose, in the README's curl examples: demo data loads only with DEBUG on.
 DEMO_SENTRY_CLIENT_SECRET = "demo-sentry-client-secret"  # noqa: S105
-# kind, name, how rules match its alerts, the demo payload posted once when the demo loads
+# kind, name, how rules match its alerts, the demo payload posted once when the demo loads. The
+# Alertmanager demo alert is not the one of the README's firing and resolved examples, so those
+# add an alert and resolve it.
 DEMO_INTEGRATIONS = [
-    ("alertmanager", "Prometheus production", MatchMode.LABELS, "alertmanager-firing.json"),
+    ("alertmanager", "Prometheus production", MatchMode.LABELS, "alertmanager-demo.json"),
     ("grafana", "Grafana payments", MatchMode.LABELS, "grafana-firing.json"),
     ("datadog", "Datadog APM", MatchMode.NAME, "datadog-triggered.json"),
     ("sentry", "Sentry ledger", MatchMode.NAME, "sentry-event-alert.json"),

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.db.models import F
+from django.utils.text import slugify
 
 from oncall.demo import oncall_demo_load
 from oncall.models import Profile
@@ -42,7 +43,8 @@ DEMO_PEOPLE = [
     ("carol", "Carol Silva", ["Managers"], "America/Sao_Paulo"),
     ("dave", "Dave Viewer", ["Viewers"], "UTC"),
 ]
-DEMO_SERVICES = ["API", "Dashboard", "Billing", "Authentication", "Webhooks"]
+# "Checkout API" is the service the demo alerts name (label service=checkout-api).
+DEMO_SERVICES = ["API", "Dashboard", "Billing", "Authentication", "Webhooks", "Checkout API"]
 DEMO_CUSTOMERS = [("Northwind Traders", True), ("Globex", True), ("Initech", False)]
 
 
@@ -105,7 +107,7 @@ def demo_data_load() -> bool:
         Profile.objects.create(user=user, time_zone=zone)
         people[username] = user
     service_rows = {
-        name: Service.objects.create(name=name, slug=name.lower()) for name in DEMO_SERVICES
+        name: Service.objects.create(name=name, slug=slugify(name)) for name in DEMO_SERVICES
     }
     customer_rows = {
         name: Customer.objects.create(name=name, is_enterprise=enterprise)
