@@ -266,7 +266,7 @@ STATUS_PAGE_CACHE_SECONDS = env.int("STATUS_PAGE_CACHE_SECONDS", default=30)
 # The name the public status page and its feed go by.
 STATUS_PAGE_TITLE = env.str("STATUS_PAGE_TITLE", default="ARKA Engine status")
 
-# Redis outside Celery (locks, cache checks); the tests that need it read this too.
+# The Redis server of the tests that need one. The portal itself uses Redis only as its broker.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 # Alert webhooks. An SNS SubscribeURL is fetched only when the whole address matches this pattern
@@ -291,5 +291,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler would print each record a second time beside the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
