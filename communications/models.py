@@ -51,6 +51,9 @@ class EnterpriseNotificationPolicy(PolicyRow):
         help_text="Detailed report to the customer, from resolution."
     )
 
+    class Meta:
+        verbose_name_plural = "enterprise notification policies"
+
     def __str__(self):
         return f"Enterprise notification policy {self.key}"
 

@@ -45,6 +45,8 @@ class Command(BaseCommand):
                 ]
             )
         self.stdout.write(f"Serving ARKA Portal at http://{host}:{port}/ (Ctrl+C stops it)")
+        # SIGTERM would end this process without the cleanup below, leaving the worker running.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
