@@ -39,7 +39,7 @@ class WebhookMiddleware:
             response = match.func(request, *match.args, **match.kwargs)
         else:
             return self.get_response(request)
-        # CommonMiddleware would set it; without it gunicorn sends the body chunked.
+        # CommonMiddleware would set it. Without it, gunicorn sends the body chunked.
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         return response

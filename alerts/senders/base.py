@@ -19,7 +19,7 @@ class PayloadError(Exception):
 
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
-        # Each message is a sentence; joined, they read as one sentence per field.
+        # Each message is a sentence, so the joined text reads as one sentence per field.
         super().__init__(
             " ".join(
                 f"{path}: {message}" if message.endswith(".") else f"{path}: {message}."
