@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -86,6 +86,8 @@ SNS_CONFIRM_TIMEOUT_SECONDS = 10
 BATCH_MAX_DELIVERIES = 500
 # Pending delivery ids read per query by a batch task.
 BATCH_PEEK = 100
+# First key of the PostgreSQL advisory locks of alert batches; the second is the integration id.
+BATCH_LOCK_CLASS = 7301
 _LEVEL_ORDER = [Level.HIGH, Level.MEDIUM, Level.LOW]
 
 
@@ -308,6 +310,22 @@ def delivery_process(*, delivery_id: int, reference: _Reference | None = None) -
     return alert_ids
 
 
+def _batch_lock_try(integration_id: int) -> bool:
+    """Take the transaction's lock on the integration's batches; False if another batch has it.
+
+    A PostgreSQL advisory lock, unlike a row lock on the integration, is never held by an edit
+    of the integration. SQLite runs one write transaction at a time, so it needs none.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)",
+            [BATCH_LOCK_CLASS, integration_id % 2**31],
+        )
+        return cursor.fetchone()[0]
+
+
 class _IntegrationBusy(Exception):
     """Another worker is processing a batch of deliveries of this integration."""
 
@@ -317,7 +335,7 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
 
     Each group of up to `BATCH_PEEK` pending deliveries is claimed and processed together in one
     transaction (`_deliveries_process`). While another worker is in a batch of the same
-    integration, this task is queued again after ALERTS_BATCH_DELAY_SECONDS and returns. A
+    integration, this task returns and leaves its deliveries to that worker. A
     transaction that loses a race with a concurrent delivery is tried once more. If it fails
     again, or fails for any other reason, it is rolled back and each delivery of the group is
     processed on its own by `delivery_process`, so one failing delivery stays pending without
@@ -328,22 +346,27 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
     pending = Delivery.objects.filter(
         integration_id=integration_id, status=Delivery.Status.PENDING
     ).order_by("pk")
-    done, after, reference = 0, 0, _Reference()
+    done, after, tried, reference = 0, 0, set(), _Reference()
     while done < limit:
         peek = min(BATCH_PEEK, limit - done)
         ids = list(pending.filter(pk__gt=after).values_list("pk", flat=True)[:peek])
         if not ids:
+            # A delivery committed after this task read past its id is still pending, and so is
+            # one whose task found this task's batch running and left: look from the start.
+            ids = list(pending.exclude(pk__in=tried).values_list("pk", flat=True)[:peek])
+        if not ids:
             return done
-        after = ids[-1]
+        after = max(after, ids[-1])
+        tried.update(ids)
         done += len(ids)
         try:
             subscription_ids = _deliveries_process_retrying_race(integration_id, ids, reference)
         except _IntegrationBusy:
-            # The other batch may not reach deliveries committed out of id order, so this task
-            # runs again later instead of leaving them to it.
-            delay = settings.ALERTS_BATCH_DELAY_SECONDS
-            logger.info("Integration %s is in another batch; trying in %s s", integration_id, delay)
-            delivery_batch_process_task.apply_async((integration_id,), countdown=delay)
+            # The running batch reads all pending deliveries again before it ends, so it finds
+            # the ones this task was queued for.
+            logger.info(
+                "Integration %s is in another batch; leaving its deliveries to it", integration_id
+            )
             return done - len(ids)
         except Exception as error:
             logger.info("Batch of %s deliveries failed (%r); one by one", len(ids), error)
@@ -461,17 +484,11 @@ def _deliveries_process(integration_id: int, ids: list[int], reference: _Referen
     insert of the same new alert makes the insert fail with an IntegrityError, and the caller
     tries again.
     """
-    # Batches of one integration run one at a time, so two never insert the same new alerts.
-    # A worker that finds the row locked leaves at once instead of holding a pool process while
-    # it waits. FOR NO KEY UPDATE does not block requests inserting deliveries of this row.
-    integration = (
-        Integration.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-        .select_related("default_severity")
-        .filter(pk=integration_id)
-        .first()
-    )
-    if integration is None:
+    # Batches of one integration run one at a time, so two never insert the same new alerts. A
+    # worker that finds another batch running leaves at once instead of holding a pool process.
+    if not _batch_lock_try(integration_id):
         raise _IntegrationBusy(integration_id)
+    integration = Integration.objects.select_related("default_severity").get(pk=integration_id)
     deliveries = list(
         Delivery.objects.select_for_update(skip_locked=True)
         .filter(pk__in=ids, status=Delivery.Status.PENDING)

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts import services
-from alerts.models import Alert, AlertStatus, Delivery, Integration
+from alerts.models import Alert, AlertStatus, Delivery
 from alerts.tasks import delivery_batch_process_task, delivery_sweep_task
 from incidents.models import Incident
 
@@ -354,21 +354,17 @@ def test_batch_skips_delivery_claimed_elsewhere():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_batch_requeues_while_integration_busy(monkeypatch, settings):
-    settings.ALERTS_BATCH_DELAY_SECONDS = 0.2
+def test_batch_leaves_busy_integration(monkeypatch):
     integration, _ = make_integration("generic")
     _store(integration, _generic(1))
     queued = []
-    monkeypatch.setattr(
-        delivery_batch_process_task,
-        "apply_async",
-        lambda args, countdown: queued.append((args[0], countdown)),
-    )
+    monkeypatch.setattr(delivery_batch_process_task, "apply_async", queued.append)
+    monkeypatch.setattr(delivery_batch_process_task, "delay", queued.append)
     locked, release = threading.Event(), threading.Event()
 
     def hold():
         with transaction.atomic():
-            Integration.objects.select_for_update(no_key=True).get(pk=integration.pk)
+            services._batch_lock_try(integration.pk)
             locked.set()
             release.wait(10)
         connection.close()
@@ -383,8 +379,30 @@ def test_batch_requeues_while_integration_busy(monkeypatch, settings):
         holder.join()
 
     assert done == 0
-    assert queued == [(integration.pk, 0.2)]
+    assert queued == []
     assert Delivery.objects.get().status == Delivery.Status.PENDING
+
+
+def test_batch_finds_delivery_below_read_ids(monkeypatch):
+    integration, _ = make_integration("generic")
+    later = _store(integration, _generic(2))
+    process = services._deliveries_process_retrying_race
+    inserted = []
+
+    def process_then_insert_lower_id(integration_id, ids, reference):
+        result = process(integration_id, ids, reference)
+        if not inserted:
+            # As if its request committed after this batch read past its id.
+            early = _store(integration, _generic(1))
+            Delivery.objects.filter(pk=early.pk).update(id=later.pk - 1)
+            inserted.append(later.pk - 1)
+        return result
+
+    monkeypatch.setattr(services, "_deliveries_process_retrying_race", process_then_insert_lower_id)
+
+    services.delivery_batch_process(integration_id=integration.pk)
+
+    assert Delivery.objects.get(pk=inserted[0]).status == Delivery.Status.PROCESSED
 
 
 @pytest.mark.postgres
