@@ -352,7 +352,8 @@ def delivery_batch_process(*, integration_id: int, limit: int = BATCH_MAX_DELIVE
         ids = list(pending.filter(pk__gt=after).values_list("pk", flat=True)[:peek])
         if not ids:
             # A delivery committed after this task read past its id is still pending, and so is
-            # one whose task found this task's batch running and left: look from the start.
+            # one whose task found this task's batch running and left. So look again from the
+            # lowest id.
             ids = list(pending.exclude(pk__in=tried).values_list("pk", flat=True)[:peek])
         if not ids:
             return done

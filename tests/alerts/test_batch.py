@@ -420,7 +420,7 @@ def test_parallel_batches_one_alert_one_incident(caplog):
     assert Delivery.objects.filter(status=Delivery.Status.PROCESSED).count() == POSTS
     assert sorted(Alert.objects.values_list("repeat_count", flat=True)) == [POSTS - 1] * 3
     assert Incident.objects.count() == 1
-    # Batches of one integration wait for each other, so none inserts an alert twice.
+    # One batch of an integration runs at a time, so none inserts an alert twice.
     assert "lost a race" not in caplog.text
 
 
