@@ -86,7 +86,7 @@ SNS_CONFIRM_TIMEOUT_SECONDS = 10
 BATCH_MAX_DELIVERIES = 500
 # Pending delivery ids read per query by a batch task.
 BATCH_PEEK = 100
-# First key of the PostgreSQL advisory locks of alert batches; the second is the integration id.
+# First key of the PostgreSQL advisory locks of alert batches. The second is the integration id.
 BATCH_LOCK_CLASS = 7301
 _LEVEL_ORDER = [Level.HIGH, Level.MEDIUM, Level.LOW]
 
@@ -311,7 +311,7 @@ def delivery_process(*, delivery_id: int, reference: _Reference | None = None) -
 
 
 def _batch_lock_try(integration_id: int) -> bool:
-    """Take the transaction's lock on the integration's batches; False if another batch has it.
+    """Take the transaction's lock on the integration's batches, or return False if it is taken.
 
     A PostgreSQL advisory lock, unlike a row lock on the integration, is never held by an edit
     of the integration. SQLite runs one write transaction at a time, so it needs none.

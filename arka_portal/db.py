@@ -13,7 +13,7 @@ def _insert_statement(model: type[models.Model], alias: str) -> tuple[str, tuple
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table, key = quote(model._meta.db_table), quote(model._meta.pk.column)
-    # Only names from the model are formatted into the SQL; the values are parameters.
+    # Only names from the model are formatted into the SQL, and the values are parameters.
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {key}"  # noqa: S608
     return sql, fields
 

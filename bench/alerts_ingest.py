@@ -209,7 +209,10 @@ def _wait_until_idle(processes: list[subprocess.Popen]) -> None:
         if now_used - used < 0.05:
             return
         used = now_used
-    raise SystemExit("gunicorn and Celery still used CPU after 60 seconds without load.")
+    raise SystemExit(
+        "gunicorn and Celery were still using CPU after 60 seconds without load; "
+        "see their output above."
+    )
 
 
 def _wait_until_processed(run: str, worker: subprocess.Popen, timeout: float) -> bool:

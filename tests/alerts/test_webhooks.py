@@ -533,15 +533,18 @@ def test_credentials_not_stored(post):
     assert "authorization" not in Delivery.objects.get().headers
 
 
+def _post_firing(client, path="/webhooks/alertmanager/", *, token="", body=None):
+    """Post Alertmanager's single firing sample (or `body`) with the Django test client."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    if body is None:
+        body = payload("alertmanager", "01_firing_single.json")
+    return client.post(path, data=body, content_type="application/json", **headers)
+
+
 def test_post_response_has_content_length(client):
     _, token = make_integration("alertmanager")
 
-    response = client.post(
-        "/webhooks/alertmanager/",
-        data=payload("alertmanager", "01_firing_single.json"),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
+    response = _post_firing(client, token=token)
 
     assert response["Content-Length"] == str(len(response.content))
 
@@ -549,12 +552,7 @@ def test_post_response_has_content_length(client):
 def test_post_skips_middleware_for_people(client):
     _, token = make_integration("alertmanager")
 
-    response = client.post(
-        "/webhooks/alertmanager/",
-        data=payload("alertmanager", "01_firing_single.json"),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
+    response = _post_firing(client, token=token)
 
     assert not hasattr(response.wsgi_request, "user")
     assert "X-Frame-Options" not in response
@@ -570,12 +568,7 @@ def test_unknown_webhook_path_gets_json_404(client):
 def test_post_without_trailing_slash_accepted(client):
     _, token = make_integration("alertmanager")
 
-    response = client.post(
-        "/webhooks/alertmanager",
-        data=payload("alertmanager", "01_firing_single.json"),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
+    response = _post_firing(client, "/webhooks/alertmanager", token=token)
 
     assert response.status_code == 202
 
@@ -583,11 +576,7 @@ def test_post_without_trailing_slash_accepted(client):
 def test_post_path_token_without_trailing_slash_accepted(client):
     _, token = make_integration("alertmanager")
 
-    response = client.post(
-        f"/webhooks/alertmanager/{token}",
-        data=payload("alertmanager", "01_firing_single.json"),
-        content_type="application/json",
-    )
+    response = _post_firing(client, f"/webhooks/alertmanager/{token}")
 
     assert response.status_code == 202
 
@@ -601,12 +590,7 @@ def test_other_paths_get_whole_stack(client):
 def test_empty_body_names_fix(client):
     _, token = make_integration("alertmanager")
 
-    response = client.post(
-        "/webhooks/alertmanager/",
-        data=b" ",
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
+    response = _post_firing(client, token=token, body=b" ")
 
     assert response.status_code == 400
     assert response.json()["errors"]["body"].startswith("is empty")
